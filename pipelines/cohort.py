@@ -1,0 +1,97 @@
+"""Cohort: qualifying families and their members, and publishing a run.
+
+``cohort`` and ``cohort_members`` are built in the ``work`` schema. Publishing appends
+every contract table to its ``*_history`` table with the run id, in one transaction,
+and refreshes the analysts' views; until then the views show the previous run.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from pipelines import SQL_DIR
+from pipelines.criteria import RuleSet
+from pipelines.db import WORK, materialise, quote_ident, quote_literal, run_steps
+
+# work table → history table (columns matched by name; run_id added)
+PUBLISHED = {
+    "rejects": "rejects_history",
+    "value_warnings": "value_warnings_history",
+    "person_records": "person_records_history",
+    "person_keys": "person_keys_history",
+    "persons": "persons_history",
+    "families": "families_history",
+    "family_members": "family_members_history",
+    "criteria_evidence": "criteria_evidence_history",
+    "family_flags": "family_flags_history",
+    "cohort": "cohort_history",
+}
+
+
+def build_cohort(con: duckdb.DuckDBPyConnection, rules: RuleSet, previous_run_id: str | None
+                 ) -> dict[str, int]:
+    """``cohort`` (qualifying families) and ``cohort_members`` with per-member flags."""
+    counts = run_steps(con, ["cohort/cohort"], {"previous_run_id": previous_run_id})
+    base = (SQL_DIR / "cohort" / "cohort_members.sql").read_text()
+    params = {}
+    flags = []
+    for i, name in enumerate(rules.criteria):
+        params[f"k{i}"] = name
+        flags.append(f"exists (select 1 from criteria_evidence as e where e.person_id = "
+                     f"cm.person_id and e.criterion = $k{i}) as {quote_ident(name)}")
+    sql = f"select cm.* exclude (evidence), {', '.join(flags)}, cm.evidence from ({base}) as cm"
+    counts["cohort_members"] = materialise(con, "cohort_members", sql, params)
+    return counts
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the history tables and fixed views if this is a new database."""
+    con.execute((SQL_DIR / "schema.sql").read_text())
+
+
+def cohort_view_sql(rules: RuleSet) -> str:
+    """The ``cohort`` view: the latest run's qualifying families with a flag column per
+    criterion of that run's rule set (a view takes no parameters; names are validated
+    identifiers, quoted by the one helper)."""
+    flags = ", ".join(
+        f"coalesce(bool_or(ff.is_met) filter (where ff.criterion = {quote_literal(c)}), false) "
+        f"as {quote_ident(c)}" for c in rules.criteria)
+    return f"""create or replace view main.cohort as
+        select c.run_id, c.family_id, f.uprn, f.address, f.postcode, f.ward, f.lsoa,
+            f.imd_decile, f.members, f.children, f.adults, {flags},
+            c.criteria_met, c.qualifies_by, c.status, c.evidence
+        from main.cohort_history as c
+        join main.families_history as f using (run_id, family_id)
+        join main.family_flags_history as ff using (run_id, family_id)
+        where c.run_id = (select run_id from main.latest_screen_run)
+        group by all"""
+
+
+def publish(con: duckdb.DuckDBPyConnection, run_id: str, rules: RuleSet, counts: dict[str, int]
+            ) -> None:
+    """Append this run to the history tables, mark it succeeded and refresh the views,
+    all or nothing."""
+    con.execute("begin transaction")
+    try:
+        for work, history in PUBLISHED.items():
+            columns = [c for (c,) in con.execute(
+                "select column_name from duckdb_columns() where schema_name = 'main' "
+                "and table_name = $t and column_name <> 'run_id' order by column_index",
+                {"t": history}).fetchall()]
+            listed = ", ".join(quote_ident(c) for c in columns)
+            con.execute(f"insert into main.{quote_ident(history)} (run_id, {listed}) "
+                        f"select $run_id, {listed} from {WORK}.{quote_ident(work)}",
+                        {"run_id": run_id})
+        con.execute("""update main.runs set status = 'succeeded', finished_at = now(),
+                n_rows_read = $read, n_rows_staged = $staged, n_rows_rejected = $rejected,
+                n_persons = $persons, n_families = $families, n_cohort_families = $cohort
+            where run_id = $run_id""",
+                    {"run_id": run_id, "read": counts["rows_read"],
+                     "staged": counts["rows_staged"], "rejected": counts["rows_rejected"],
+                     "persons": counts["persons"], "families": counts["families"],
+                     "cohort": counts["cohort"]})
+        con.execute(cohort_view_sql(rules))
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise

@@ -1,0 +1,105 @@
+"""DuckDB access and the SQL step runner.
+
+Every transformation is one file under ``sql/`` holding one ``select``; the runner
+materialises it as a table named after the file, in the ``work`` schema that each run
+rebuilds. Values reach SQL only as DuckDB parameters (``$as_of``); identifiers only
+from validated configuration, through :func:`quote_ident`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from pipelines import SQL_DIR
+
+log = logging.getLogger("familyscreen")
+
+WORK = "work"
+_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+class RunError(RuntimeError):
+    """A run cannot go ahead: the message is one line an analyst can act on."""
+
+
+def quote_ident(name: str) -> str:
+    """Quote an identifier that came from validated configuration or the code itself."""
+    if not _IDENT.match(name):
+        raise ValueError(f"not a safe identifier: {name!r}")
+    return f'"{name}"'
+
+
+def quote_literal(name: str) -> str:
+    """A validated identifier as a string literal, for view definitions (which take no
+    parameters). Only names that pass the identifier pattern are accepted."""
+    if not _IDENT.match(name):
+        raise ValueError(f"not a safe identifier: {name!r}")
+    return f"'{name}'"
+
+
+def connect(db_path: Path | str, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the run database with the ``work`` schema first on the search path."""
+    try:
+        con = duckdb.connect(str(db_path))
+    except duckdb.IOException as exc:
+        first = str(exc).splitlines()[0]
+        raise RunError(f"cannot open database {db_path}: {first}") from exc
+    if memory_limit:
+        con.execute(f"set memory_limit = '{memory_limit}'")
+    con.execute(f"create schema if not exists {WORK}")
+    con.execute(f"set search_path = '{WORK},main'")
+    con.execute((SQL_DIR / "macros.sql").read_text())
+    return con
+
+
+def bind(sql: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The subset of ``params`` that ``sql`` names (DuckDB rejects unused ones)."""
+    wanted = set(_PARAM.findall(sql))
+    missing = wanted - set(params)
+    if missing:
+        raise KeyError(f"SQL needs parameters {sorted(missing)}")
+    return {k: params[k] for k in wanted}
+
+
+def materialise(
+    con: duckdb.DuckDBPyConnection, name: str, sql: str, params: Mapping[str, Any] | None = None
+) -> int:
+    """Create or replace ``work.<name>`` from one ``select``; return its row count."""
+    started = time.perf_counter()
+    target = f"{WORK}.{quote_ident(name)}"
+    con.execute(f"create or replace table {target} as\n{sql}", bind(sql, params or {}))
+    (rows,) = con.execute(f"select count(*) from {target}").fetchone()
+    log.info("step %s: %d rows in %.2fs", name, rows, time.perf_counter() - started)
+    return rows
+
+
+def run_steps(
+    con: duckdb.DuckDBPyConnection, steps: Iterable[str], params: Mapping[str, Any] | None = None
+) -> dict[str, int]:
+    """Run ``sql/<step>.sql`` files in order, each into the table named after the file."""
+    counts = {}
+    for step in steps:
+        path = SQL_DIR / f"{step}.sql"
+        counts[Path(step).name] = materialise(con, Path(step).name, path.read_text(), params)
+    return counts
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, name: str, schema: str = "main") -> bool:
+    """Whether a table or view of that name exists in ``schema``."""
+    row = con.execute(
+        "select count(*) from duckdb_tables() where schema_name = $s and table_name = $t",
+        {"s": schema, "t": name},
+    ).fetchone()
+    views = con.execute(
+        "select count(*) from duckdb_views() where schema_name = $s and view_name = $t",
+        {"s": schema, "t": name},
+    ).fetchone()
+    return bool(row[0] or views[0])

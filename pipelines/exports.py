@@ -1,0 +1,121 @@
+"""Exports: the files in ``--out`` (CSVs, run report, manifest).
+
+CSVs are UTF-8 with BOM for Excel, booleans ``true``/``false``, dates ISO, and any text
+cell beginning with ``=``, ``+``, ``-``, ``@``, tab or carriage return is prefixed with
+an apostrophe so Excel shows it as text instead of running it as a formula. Files are
+written into a private temporary folder and moved into place only when all are
+written, so a failed run leaves the previous outputs as they were.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from pipelines import TEMPLATES_DIR
+from pipelines.criteria import RuleSet
+from pipelines.db import WORK
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FAMILY_COLUMNS = ["family_id", "address", "postcode", "ward", "members", "children", "adults"]
+FAMILY_TAIL = ["criteria_met", "qualifies_by", "status", "evidence", "uprn", "lsoa", "imd_decile"]
+MEMBER_COLUMNS = ["family_id", "person_id", "forename", "surname", "date_of_birth", "role", "age",
+                  "upn", "nino", "police_ref", "asb_ref"]
+
+
+def cell(value: Any) -> str:
+    """One CSV cell as Excel should see it."""
+    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dt.date, dt.datetime, pd.Timestamp)):
+        return value.isoformat()[:10]
+    text = str(value)
+    if isinstance(value, str) and text.startswith(FORMULA_START):
+        return "'" + text
+    return text
+
+
+def write_csv(path: Path, columns: list[str], rows: list[tuple]) -> int:
+    """Write rows under a header, UTF-8 with BOM; returns the number of rows."""
+    with path.open("w", encoding="utf-8-sig", newline="") as f:
+        writer = csv.writer(f, lineterminator="\r\n")
+        writer.writerow(columns)
+        writer.writerows([cell(v) for v in row] for row in rows)
+    return len(rows)
+
+
+def export_table(con: duckdb.DuckDBPyConnection, sql: str, path: Path) -> int:
+    result = con.execute(sql)
+    columns = [d[0] for d in result.description]
+    return write_csv(path, columns, result.fetchall())
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@contextlib.contextmanager
+def staged_outputs(out_dir: Path, run_id: str) -> Iterator[Path]:
+    """A private folder beside ``out_dir``; its files replace those in ``out_dir`` only
+    when the block finishes without error."""
+    out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(out_dir, 0o700)
+    tmp = out_dir / f".run-{run_id}"
+    tmp.mkdir(mode=0o700)
+    try:
+        yield tmp
+        for path in sorted(tmp.iterdir()):
+            os.chmod(path, 0o600)
+            os.replace(path, out_dir / path.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_csvs(con: duckdb.DuckDBPyConnection, rules: RuleSet, folder: Path) -> dict[str, int]:
+    """The Gateway CSVs and the rejects, in a stable order (byte-identical reruns)."""
+    flags = [f'"{c}"' for c in rules.criteria]
+    families = ", ".join([*FAMILY_COLUMNS, *flags, *FAMILY_TAIL])
+    members = ", ".join([*MEMBER_COLUMNS, *flags, "evidence"])
+    return {
+        "cohort_families.csv": export_table(
+            con, f"select {families} from {WORK}.cohort order by family_id",
+            folder / "cohort_families.csv"),
+        "cohort_members.csv": export_table(
+            con, f"select {members} from {WORK}.cohort_members "
+                 "order by family_id, role, date_of_birth, person_id",
+            folder / "cohort_members.csv"),
+        "rejects.csv": export_table(
+            con, f"select extract, \"row\", \"column\", problem, raw_values from {WORK}.rejects "
+                 "order by extract, \"row\"", folder / "rejects.csv"),
+    }
+
+
+def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    """``run_manifest.json``, output hashes added for every file already in ``folder``."""
+    manifest["outputs"] = [
+        {"file": p.name, "sha256": sha256(p)}
+        for p in sorted(folder.iterdir()) if p.name != "run_manifest.json"
+    ]
+    (folder / "run_manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+
+
+def render_report(folder: Path, context: dict[str, Any]) -> None:
+    """``report.html``: one self-contained page for the programme board."""
+    env = Environment(loader=FileSystemLoader(TEMPLATES_DIR),
+                      autoescape=select_autoescape(["html", "j2"]))
+    html = env.get_template("report.html.j2").render(**context)
+    (folder / "report.html").write_text(html, encoding="utf-8")

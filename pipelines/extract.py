@@ -1,0 +1,236 @@
+"""Load: extract files → ``raw_<extract>`` tables, every value as text.
+
+Grain: one row per data row of the file, numbered ``source_row`` from 1 (header not
+counted), with the file's own columns (names trimmed and lower-cased). Nothing is
+judged here except what stops a file being read at all: a missing required file or
+column, an unreadable encoding, a duplicated header. Rows with the wrong number of
+fields are set aside as load rejects, numbered exactly.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from pipelines.db import WORK, RunError, quote_ident
+from schemas.extracts import ExtractSpec
+
+CHUNK = 1 << 20
+LOAD_REJECTS = "load_rejects"
+
+
+@dataclass(frozen=True)
+class LoadedExtract:
+    """What the manifest records of one extract file."""
+
+    name: str
+    path: str | None  # None: an optional extract that was not supplied
+    sha256: str | None
+    encoding: str | None
+    rows_read: int
+    columns: tuple[str, ...] = ()
+
+
+def find_file(directory: Path, name: str) -> Path | None:
+    """``<name>.csv`` or ``<name>.parquet`` in ``directory`` (file name case ignored)."""
+    wanted = {f"{name}.csv", f"{name}.parquet"}
+    found = sorted(p for p in directory.iterdir() if p.is_file() and p.name.lower() in wanted)
+    if len(found) > 1:
+        raise RunError(f"{directory}: both {found[0].name} and {found[1].name}; keep one")
+    return found[0] if found else None
+
+
+def sniff(path: Path) -> tuple[str, str]:
+    """(encoding, sha256) of a CSV: BOM first, then strict UTF-8, then Windows-1252."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        head = f.read(8)
+        if head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf\x11\xe0"):
+            raise RunError(f"{path.name}: this is an Excel workbook, not a CSV; "
+                           "save it as CSV (UTF-8) and run again")
+        f.seek(0)
+        if head.startswith(codecs.BOM_UTF8):
+            candidates = ["utf-8-sig"]
+        elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            candidates = ["utf-16"]
+        else:
+            candidates = ["utf-8", "cp1252"]
+        decoders = {enc: codecs.getincrementaldecoder(enc)() for enc in candidates}
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+            for enc in list(decoders):
+                try:
+                    decoders[enc].decode(chunk)
+                except UnicodeDecodeError:
+                    del decoders[enc]
+        for enc in list(decoders):
+            try:
+                decoders[enc].decode(b"", final=True)
+            except UnicodeDecodeError:
+                del decoders[enc]
+    if not decoders:
+        raise RunError(f"{path.name}: unreadable text encoding (not UTF-8 or Windows-1252)")
+    return next(iter(decoders)), digest.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def normalise_header(path: Path, names: list[str]) -> list[str]:
+    """Trim and lower-case; a blank or duplicated name stops the run."""
+    clean = [n.strip().lower() for n in names]
+    seen: set[str] = set()
+    for position, name in enumerate(clean, start=1):
+        if not name:
+            raise RunError(f"{path.name}: column {position} has no name in the header row")
+        if name in seen:
+            raise RunError(f"{path.name}: column '{name}' appears twice in the header row")
+        seen.add(name)
+    return clean
+
+
+def read_csv(path: Path, encoding: str) -> tuple[pa.Table, list[dict]]:
+    """All columns as text; rows with the wrong number of fields returned apart."""
+    with path.open(encoding=encoding, newline="") as f:
+        header = next(csv.reader(f), None)
+    if not header:
+        raise RunError(f"{path.name}: the file is empty (no header row)")
+    if len(header) == 1 and ";" in header[0]:
+        raise RunError(f"{path.name}: the header looks semicolon-delimited; "
+                       "extracts must be comma-delimited")
+    names = normalise_header(path, header)
+    ragged: list[int] = []
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1,
+                                           encoding=encoding.replace("-sig", "")),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True,
+                                             invalid_row_handler=lambda r: ragged.append(1)
+                                             or "skip"),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        raise RunError(f"{path.name}: not a readable CSV ({str(exc).splitlines()[0]})") from exc
+    if not ragged:
+        return table, []
+    return read_csv_exactly(path, encoding, names)
+
+
+def read_csv_exactly(path: Path, encoding: str, names: list[str]) -> tuple[pa.Table, list[dict]]:
+    """Slow path for files with ragged rows: number every row exactly, set the bad ones apart."""
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    bad: list[dict] = []
+    with path.open(encoding=encoding, newline="") as f:
+        reader = csv.reader(f)
+        next(reader)
+        number = 0
+        for record in reader:
+            if not record:
+                continue
+            number += 1
+            if len(record) != len(names):
+                bad.append({
+                    "source_row": number,
+                    "column": None,
+                    "problem": f"row has {len(record)} fields, the header has {len(names)}",
+                    "raw_values": json.dumps(record, ensure_ascii=False),
+                })
+                continue
+            rows.append(record)
+            numbers.append(number)
+    columns = {n: pa.array([r[i] for r in rows], pa.string()) for i, n in enumerate(names)}
+    table = pa.table(columns) if rows else pa.table({n: pa.array([], pa.string()) for n in names})
+    return table.append_column("__row", pa.array(numbers, pa.int64())), bad
+
+
+def read_parquet(path: Path) -> pa.Table:
+    """Parquet with every column cast to text (dates as ISO, whole floats as integers)."""
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise RunError(f"{path.name}: not a readable Parquet file ({exc})") from exc
+    names = normalise_header(path, table.column_names)
+    columns = []
+    for column in table.columns:
+        if pa.types.is_timestamp(column.type):
+            column = pc.cast(column, pa.date32())
+        elif pa.types.is_floating(column.type):
+            whole = pc.all(pc.equal(column, pc.floor(column))).as_py()
+            if whole is not False:
+                column = pc.cast(column, pa.int64())
+        columns.append(pc.cast(column, pa.string()))
+    return pa.table(dict(zip(names, columns, strict=True)))
+
+
+def load_extract(con: duckdb.DuckDBPyConnection, spec: ExtractSpec,
+                 directory: Path) -> LoadedExtract:
+    """Read one extract into ``work.raw_<name>`` (an empty table when it was not supplied)."""
+    target = f"{WORK}.{quote_ident('raw_' + spec.name)}"
+    path = find_file(directory, spec.name)
+    if path is None:
+        if spec.required:
+            raise RunError(f"{directory / (spec.name + '.csv')}: required extract is missing")
+        cols = ", ".join(f"null::varchar as {quote_ident(c)}" for c in spec.columns)
+        con.execute(f"create or replace table {target} as "
+                    f"select null::bigint as source_row, {cols} limit 0")
+        return LoadedExtract(spec.name, None, None, None, 0)
+    bad: list[dict] = []
+    if path.suffix.lower() == ".parquet":
+        encoding, sha = None, file_sha256(path)
+        table = read_parquet(path)
+    else:
+        encoding, sha = sniff(path)
+        table, bad = read_csv(path, encoding)
+    missing = [c for c in spec.required_columns if c not in table.column_names]
+    if missing:
+        raise RunError(f"{path.name}: required column '{missing[0]}' is missing")
+    if "__row" in table.column_names:
+        rows = table.column("__row")
+        table = table.drop_columns(["__row"])
+    else:
+        rows = pa.array(range(1, table.num_rows + 1), pa.int64())
+    table = table.add_column(0, "source_row", rows)
+    con.register("__load", table)
+    con.execute(f"create or replace table {target} as select * from __load order by source_row")
+    con.unregister("__load")
+    if bad:
+        con.executemany(
+            f"insert into {WORK}.{LOAD_REJECTS} values (?, ?, ?, ?, ?)",
+            [[spec.name, b["source_row"], b["column"], b["problem"], b["raw_values"]] for b in bad],
+        )
+    return LoadedExtract(spec.name, str(path), sha, encoding, table.num_rows + len(bad),
+                         tuple(table.column_names[1:]))
+
+
+def load_all(con: duckdb.DuckDBPyConnection, directory: Path,
+             specs: dict[str, ExtractSpec]) -> list[LoadedExtract]:
+    """Load every extract; required ones first so a missing one fails before any work."""
+    if not directory.is_dir():
+        raise RunError(f"{directory}: extracts folder not found")
+    for spec in specs.values():
+        if spec.required and find_file(directory, spec.name) is None:
+            raise RunError(f"{directory / (spec.name + '.csv')}: required extract is missing")
+    con.execute(f"create or replace table {WORK}.{LOAD_REJECTS} (extract varchar, source_row "
+                "bigint, \"column\" varchar, problem varchar, raw_values varchar)")
+    return [load_extract(con, spec, directory) for spec in specs.values()]

@@ -1,0 +1,78 @@
+"""The figures of the run report: counts and shares only, never a person's details."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+
+from pipelines.criteria import RuleSet
+from pipelines.db import WORK, quote_ident, quote_literal
+
+
+def rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> list[dict]:
+    result = con.execute(sql, params or {})
+    names = [d[0] for d in result.description]
+    return [dict(zip(names, r, strict=True)) for r in result.fetchall()]
+
+
+def report_figures(con: duckdb.DuckDBPyConnection, rules: RuleSet,
+                   previous_run_id: str | None) -> dict[str, Any]:
+    """Everything report.html shows besides the run header and the inputs."""
+    flags = [quote_ident(c) for c in rules.criteria]
+    combination = " || ' + ' || ".join(
+        f"case when {f} then {quote_literal(c)} else '' end"
+        for f, c in zip(flags, rules.criteria, strict=True))
+    return {
+        "rejects_by_reason": rows(con, f"""
+            select extract, "column", problem, count(*) as n from {WORK}.rejects
+            group by all order by extract, n desc, "column", problem"""),
+        "nulled_by_reason": rows(con, f"""
+            select extract, "column", problem, count(*) as n from {WORK}.value_warnings
+            group by all order by extract, n desc, "column", problem"""),
+        "linkage": rows(con, f"""
+            select extract, match_method, count(*) as n from {WORK}.person_records
+            group by all order by extract, match_method"""),
+        "linkage_totals": rows(con, f"""
+            select
+                (select count(*) from {WORK}.person_records) as n_records,
+                (select count(*) from {WORK}.persons) as n_persons,
+                (select count(*) from {WORK}.persons where household_key is null)
+                    as n_persons_without_address,
+                (select count(*) from {WORK}.persons
+                 where contains(upn, ';') or contains(nino, ';')) as n_persons_to_review
+        """)[0],
+        "households": rows(con, f"""
+            select count(*) as n_families, sum(members) as n_members,
+                sum(children) as n_children, sum(adults) as n_adults
+            from {WORK}.families""")[0],
+        "criteria": [
+            {"name": c, "label": spec.label, "n": n}
+            for (c, spec), n in zip(rules.criteria.items(), con.execute(
+                "select " + ", ".join(f"count(*) filter (where {f})" for f in flags)
+                + f" from {WORK}.family_criteria").fetchone(), strict=True)
+        ],
+        "combinations": rows(con, f"""
+            select regexp_replace(regexp_replace({combination}, '( \\+ )+', ' + ', 'g'),
+                    '^ \\+ | \\+ $', '', 'g') as combination,
+                criteria_met, count(*) as n, count(*) filter (where qualifies_by is not null)
+                    as n_qualifying
+            from {WORK}.family_criteria where criteria_met > 0
+            group by all order by criteria_met desc, n desc, combination"""),
+        "qualifying": rows(con, f"""
+            select qualifies_by, count(*) as n from {WORK}.cohort group by all order by n desc"""),
+        "by_ward": rows(con, f"""
+            select coalesce(ward, '(no ward: gazetteer not matched)') as ward, count(*) as n
+            from {WORK}.cohort group by all order by n desc, ward"""),
+        "by_imd": rows(con, f"""
+            select imd_decile, count(*) as n from {WORK}.cohort where imd_decile is not null
+            group by all order by imd_decile"""),
+        "changes": rows(con, f"""
+            select
+                count(*) filter (where status = 'new') as n_new,
+                count(*) filter (where status = 'continuing') as n_continuing,
+                (select count(*) from main.cohort_history as h
+                 where h.run_id = $previous and h.family_id not in
+                    (select family_id from {WORK}.cohort)) as n_left
+            from {WORK}.cohort""", {"previous": previous_run_id})[0],
+    }

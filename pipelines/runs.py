@@ -1,0 +1,142 @@
+"""A screening run's life: its id and settings, the ``runs`` row, and its outputs.
+
+``prepare`` checks the arguments and opens the run (status ``running``);
+``write_outputs`` writes every file into a private folder, publishes the database in
+one transaction and only then moves the files into ``--out``; ``mark_failed`` records
+the step and reason of a run that could not finish.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from pipelines import CRITERIA_DIR, ROOT, __version__, cohort, exports, report
+from pipelines.criteria import RuleSet, load_rule_set
+from pipelines.db import RunError, connect
+
+DEFAULT_CRITERIA = CRITERIA_DIR / "phase1.yaml"
+DB_NAME = "familyscreen.duckdb"
+
+
+@dataclass(frozen=True)
+class ScreenRun:
+    """Where one screening run reads and writes (paths and a date: no personal data)."""
+
+    run_id: str
+    extracts: Path
+    as_of: dt.date
+    out: Path
+    db: Path
+    criteria: Path
+    started_at: dt.datetime
+    previous_run_id: str | None = None
+
+
+def code_version() -> str:
+    """The package version, and the git commit when run from a checkout."""
+    try:
+        commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True, timeout=5, check=True)
+        return f"{__version__}+{commit.stdout.strip()}"
+    except (OSError, subprocess.SubprocessError):
+        return __version__
+
+
+def parse_as_of(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise RunError(f"--as-of {value!r} is not a date in YYYY-MM-DD form") from exc
+
+
+def previous_run(con: duckdb.DuckDBPyConnection) -> str | None:
+    row = con.execute("select run_id from latest_screen_run").fetchall()
+    return row[0][0] if row else None
+
+
+def prepare(extracts: Path, as_of: str, out: Path, db: Path | None, criteria: Path | None
+            ) -> tuple[ScreenRun, RuleSet]:
+    """Check the arguments, load the rule set and record the run as ``running``."""
+    as_of_date = parse_as_of(as_of)
+    if not extracts.is_dir():
+        raise RunError(f"{extracts}: extracts folder not found")
+    criteria = criteria or DEFAULT_CRITERIA
+    rules = load_rule_set(criteria)
+    out.mkdir(parents=True, exist_ok=True, mode=0o700)
+    db = db or out / DB_NAME
+    started = dt.datetime.now().replace(microsecond=0)
+    run_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    with connect(db) as con:
+        cohort.ensure_schema(con)
+        previous = previous_run(con)
+        con.execute("""insert into runs (run_id, command, as_of_date, criteria_name,
+                criteria_version, criteria_sha256, status, started_at, code_version)
+            values ($run_id, 'screen', $as_of, $name, $version, $sha, 'running', $started,
+                $code)""",
+                    {"run_id": run_id, "as_of": as_of_date, "name": rules.name,
+                     "version": rules.version, "sha": rules.sha256, "started": started,
+                     "code": code_version()})
+    run = ScreenRun(run_id, extracts, as_of_date, out, db, criteria, started, previous)
+    return run, rules
+
+
+def mark_failed(run: ScreenRun, step: str, error: BaseException) -> None:
+    """Record a run that stopped: the step and the first line of the reason."""
+    reason = (str(error).splitlines() or [type(error).__name__])[0]
+    try:
+        with connect(run.db) as con:
+            con.execute("""update runs set status = 'failed', failed_step = $step,
+                    failure_reason = $reason, finished_at = now() where run_id = $run_id""",
+                        {"step": step, "reason": reason, "run_id": run.run_id})
+    except (duckdb.Error, RunError):
+        pass  # the database itself is the problem; the error already says so
+
+
+def write_outputs(con: duckdb.DuckDBPyConnection, run: ScreenRun, rules: RuleSet,
+                  loaded: list[dict[str, Any]], validated: list[dict[str, Any]]
+                  ) -> dict[str, int]:
+    """Write CSVs, report and manifest, publish the database, then move the files in."""
+    by_extract = {v["extract"]: v for v in validated}
+    inputs = [
+        {"extract": item["name"], "file": Path(item["path"]).name if item["path"] else None,
+         "sha256": item["sha256"], "encoding": item["encoding"],
+         **{k: by_extract[item["name"]][k]
+            for k in ("rows_read", "rows_staged", "rows_rejected", "values_nulled")}}
+        for item in loaded
+    ]
+    totals = {k: sum(i[k] for i in inputs) for k in ("rows_read", "rows_staged", "rows_rejected")}
+    counts = totals | dict(zip(
+        ("persons", "families", "cohort", "new", "cohort_members"),
+        con.execute("""select (select count(*) from work.persons),
+            (select count(*) from work.families), (select count(*) from work.cohort),
+            (select count(*) from work.cohort where status = 'new'),
+            (select count(*) from work.cohort_members)""").fetchone(), strict=True))
+    with exports.staged_outputs(run.out, run.run_id) as folder:
+        exports.write_csvs(con, rules, folder)
+        figures = report.report_figures(con, rules, run.previous_run_id)
+        finished = dt.datetime.now().replace(microsecond=0)
+        header = {"run_id": run.run_id, "as_of": run.as_of.isoformat(),
+                  "criteria_name": rules.name, "criteria_version": rules.version,
+                  "started_at": run.started_at.isoformat(), "finished_at": finished.isoformat(),
+                  "code_version": code_version()}
+        exports.render_report(folder, {
+            "run": header, "inputs": inputs, "figures": figures, "cohort_size": counts["cohort"],
+            "max_criterion": max([c["n"] for c in figures["criteria"]] + [1]),
+        })
+        exports.write_manifest(folder, {
+            **header,
+            "criteria_file": str(run.criteria), "criteria_sha256": rules.sha256,
+            "extracts_folder": str(run.extracts), "database": str(run.db),
+            "inputs": inputs, "totals": totals,
+            "counts": {k: counts[k] for k in ("persons", "families", "cohort", "new",
+                                              "cohort_members")},
+        })
+        cohort.publish(con, run.run_id, rules, counts)
+    return counts

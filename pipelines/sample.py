@@ -1,0 +1,472 @@
+"""Synthetic borough generator: extracts for one as-of date, and their truth.
+
+Seeded and deterministic. Households get a target profile (which criteria they meet);
+events are generated to meet exactly those, with decoys that must not count (an
+adult's conviction, a warning letter, a claim that ended, an indicator 13 months old,
+two suspensions). ``noise`` adds what real extracts carry: nicknames, typos, day/month
+swaps, missing postcodes, addresses written other ways, movers with an old address on
+older records, UK dates, a Windows-1252 file and rows that must be rejected.
+With ``noise=0`` identifiers and names agree exactly across sources.
+
+Truth, in ``<out>/truth/``: ``records.csv`` (extract, source_row → person),
+``persons.csv`` (person → household) and ``households.csv`` (the flags it meets).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from stdnum.gb import upn as stdnum_upn
+
+FORENAMES_M = ["William", "James", "Robert", "Thomas", "Daniel", "Joseph", "Michael", "David",
+               "Charles", "Richard", "Edward", "Samuel", "Matthew", "Anthony", "Andrew", "Peter",
+               "Oliver", "Harry", "Jack", "George", "Noah", "Leo", "Oscar", "Alfie"]
+FORENAMES_F = ["Elizabeth", "Margaret", "Catherine", "Jennifer", "Susan", "Rebecca", "Victoria",
+               "Jessica", "Abigail", "Samantha", "Olivia", "Amelia", "Isla", "Ava", "Mia",
+               "Emily", "Grace", "Sophie", "Chloe", "Lily", "Zoë", "Niamh", "Siobhan", "Aoife"]
+NICKNAMES = {"William": "Bill", "James": "Jim", "Robert": "Bob", "Thomas": "Tom",
+             "Daniel": "Dan", "Joseph": "Joe", "Michael": "Mike", "David": "Dave",
+             "Charles": "Charlie", "Richard": "Rick", "Edward": "Ted", "Samuel": "Sam",
+             "Elizabeth": "Liz", "Margaret": "Maggie", "Catherine": "Kate", "Jennifer": "Jenny",
+             "Susan": "Sue", "Rebecca": "Becky", "Victoria": "Vicky", "Jessica": "Jess",
+             "Abigail": "Abby", "Samantha": "Sam"}
+SURNAMES = ["Smith", "Jones", "Williams", "Taylor", "Brown", "Davies", "Evans", "Wilson",
+            "Thomas", "Johnson", "Roberts", "Robinson", "Thompson", "Wright", "Walker", "White",
+            "Edwards", "Hughes", "Green", "Hall", "Lewis", "Harris", "Clarke", "Patel",
+            "Jackson", "Wood", "Turner", "Martin", "Cooper", "Hill", "Ward", "Morris", "Moore",
+            "Clark", "Lee", "King", "Baker", "Harrison", "Morgan", "Allen", "O'Brien",
+            "Smith-Jones", "Kowalski", "Nowak", "Ahmed", "Khan", "Ali", "Begum", "Murphy",
+            "Kelly"]
+STREETS = [("Church", "Road"), ("Station", "Road"), ("Victoria", "Street"), ("Park", "Avenue"),
+           ("Mill", "Lane"), ("Queens", "Drive"), ("Oak", "Close"), ("Beech", "Grove"),
+           ("Cedar", "Crescent"), ("Elm", "Gardens"), ("Market", "Street"), ("Chapel", "Lane"),
+           ("Albert", "Terrace"), ("Windsor", "Court"), ("Highfield", "Road"),
+           ("Grange", "Road"), ("Manor", "Way"), ("Priory", "Place"), ("Bridge", "Street"),
+           ("King", "Street")]
+ABBREVIATIONS = {"Road": "Rd", "Street": "St", "Avenue": "Ave", "Lane": "Ln", "Drive": "Dr",
+                 "Close": "Cl", "Grove": "Gro", "Crescent": "Cres", "Gardens": "Gdns",
+                 "Terrace": "Terr", "Court": "Ct", "Way": "Wy", "Place": "Pl"}
+WARDS = ["Bidston", "Claughton", "Oxton", "Prenton", "Seacombe", "Rock Ferry"]
+TOWN = "Birkenhead"
+TERM_ENDS = {"autumn": (12, 31, 0), "spring": (3, 31, 1), "summer": (7, 31, 1)}
+TERM_STARTS = {"autumn": (9, 1, 0), "spring": (1, 1, 1), "summer": (4, 1, 1)}
+
+
+@dataclass
+class Property:
+    uprn: str
+    flat: str | None
+    number: int
+    street: tuple[str, str]
+    postcode: str
+    ward: str
+    lsoa: str
+    imd_decile: int
+
+    def address(self, style: int = 0) -> str:
+        name, kind = self.street
+        if style == 1:
+            kind = ABBREVIATIONS.get(kind, kind)
+        if self.flat is None:
+            text = f"{self.number} {name} {kind}, {TOWN}"
+        elif style == 2:
+            text = f"{self.flat}/{self.number} {name} {kind}"
+        else:
+            text = f"Flat {self.flat}, {self.number} {name} {kind}, {TOWN}"
+        return text.upper() if style == 3 else text
+
+
+@dataclass
+class Person:
+    person_id: str
+    household_id: str
+    forename: str
+    surname: str
+    dob: dt.date
+    gender: str
+    upn: str | None = None
+    nino: str | None = None
+    police_ref: str | None = None
+    asb_ref: str | None = None
+    old_home: Property | None = None
+
+
+@dataclass
+class Household:
+    household_id: str
+    home: Property
+    members: list[Person] = field(default_factory=list)
+    flags: dict[str, bool] = field(default_factory=dict)
+
+
+class Generator:
+    """Builds one borough; ``write`` puts the extracts and truth in a folder."""
+
+    def __init__(self, households: int, seed: int, as_of: dt.date, noise: float) -> None:
+        self.rng = random.Random(seed)
+        self.as_of = as_of
+        self.noise = noise
+        self.n_households = households
+        self.rows: dict[str, list[dict]] = {name: [] for name in (
+            "school_attendance", "school_exclusions", "police_offences", "asb", "benefits",
+            "local_indicators", "gazetteer")}
+        self.truth_records: list[tuple[str, str]] = []  # (extract, person_id) in row order
+        self.record_truth: dict[str, list[str | None]] = {name: [] for name in self.rows}
+        self.households: list[Household] = []
+        self.properties: list[Property] = []
+        self._serial = 0
+
+    # -- helpers -------------------------------------------------------------------
+    def chance(self, p: float) -> bool:
+        return self.rng.random() < p
+
+    def noisy(self, p: float) -> bool:
+        return self.noise > 0 and self.rng.random() < p * self.noise
+
+    def serial(self) -> int:
+        self._serial += 1
+        return self._serial
+
+    def days_before(self, low: int, high: int) -> dt.date:
+        return self.as_of - dt.timedelta(days=self.rng.randint(low, high))
+
+    def dob_for_age(self, low: int, high: int) -> dt.date:
+        age_days = self.rng.randint(low * 365 + 1, high * 365 + 300)
+        return self.as_of - dt.timedelta(days=age_days)
+
+    def upn(self) -> str:
+        body = f"{self.rng.choice(['801', '802', '803', '344'])}{self.rng.randint(0, 99):02d}" \
+               f"{self.rng.randint(0, 9999999):07d}"
+        return stdnum_upn.calc_check_digit(body) + body
+
+    def nino(self) -> str:
+        prefix = self.rng.choice(["AB", "CE", "JG", "KL", "MP", "RS", "WX", "YZ", "HT", "PR"])
+        return f"{prefix}{self.rng.randint(0, 999999):06d}{self.rng.choice('ABCD')}"
+
+    def age(self, p: Person, on: dt.date | None = None) -> int:
+        on = on or self.as_of
+        return on.year - p.dob.year - ((on.month, on.day) < (p.dob.month, p.dob.day))
+
+    # -- borough -------------------------------------------------------------------
+    def build_properties(self) -> None:
+        needed = int(self.n_households * 1.3) + 10
+        uprn = 100000000
+        for i in range(needed):
+            street = STREETS[i % len(STREETS)]
+            number = 1 + (i // len(STREETS))
+            street_no = STREETS.index(street)
+            ward = WARDS[street_no % len(WARDS)]
+            flats = [None] if number % 5 else ["1", "2", "3"]
+            for flat in flats:
+                uprn += self.rng.randint(1, 50)
+                postcode = f"CH4{1 + street_no % 9} {1 + number // 8 % 9}" \
+                           f"{'ABDEFGHJLNPQRSTUWXYZ'[street_no]}{'ABDEFGHJLN'[number % 10]}"
+                self.properties.append(Property(
+                    str(uprn), flat, number, street, postcode, ward,
+                    f"E0100{street_no * 37 + number // 10:04d}", 1 + (street_no * 3) % 10))
+
+    def build_households(self) -> None:
+        homes = self.rng.sample(self.properties, self.n_households)
+        for h, home in enumerate(homes):
+            hh = Household(f"H{h + 1:05d}", home)
+            surname = self.rng.choice(SURNAMES)
+            n_adults = self.rng.choice([1, 1, 2, 2, 2])
+            n_children = self.rng.choice([0, 1, 1, 2, 2, 3, 4])
+            for a in range(n_adults):
+                gender = "F" if a == 0 else "M"
+                names = FORENAMES_F if gender == "F" else FORENAMES_M
+                hh.members.append(Person(f"T{self.serial():06d}", hh.household_id,
+                                         self.rng.choice(names), surname,
+                                         self.dob_for_age(22, 55), gender, nino=self.nino()))
+            for _ in range(n_children):
+                gender = self.rng.choice("MF")
+                names = FORENAMES_F if gender == "F" else FORENAMES_M
+                child = Person(f"T{self.serial():06d}", hh.household_id, self.rng.choice(names),
+                               surname, self.dob_for_age(3, 17), gender)
+                if 5 <= self.age(child) <= 16:
+                    child.upn = self.upn()
+                hh.members.append(child)
+            if self.noise and self.chance(0.1):
+                mover = self.rng.choice(hh.members)
+                mover.old_home = self.rng.choice(self.properties)
+            self.households.append(hh)
+
+    # -- records -------------------------------------------------------------------
+    def person_columns(self, p: Person, old: bool = False) -> dict:
+        home = p.old_home if old and p.old_home else self.home_of(p)
+        forename, surname, dob = p.forename, p.surname, p.dob
+        if self.noisy(0.06) and forename in NICKNAMES:
+            forename = NICKNAMES[forename]
+        if self.noisy(0.02):
+            forename = forename.upper()
+        if self.noisy(0.01) and dob.day <= 12 and dob.day != dob.month:
+            dob = dt.date(dob.year, dob.day, dob.month)
+        style = self.rng.choice([0, 1, 2, 3]) if self.noise else 0
+        postcode = home.postcode
+        if self.noisy(0.05):
+            postcode = ""
+        elif self.noisy(0.1):
+            postcode = postcode.replace(" ", "").lower()
+        return {"forename": forename, "surname": surname, "date_of_birth": self.date(dob),
+                "gender": p.gender, "address": home.address(style), "postcode": postcode}
+
+    def home_of(self, p: Person) -> Property:
+        return next(h.home for h in self.households if h.household_id == p.household_id)
+
+    def date(self, d: dt.date | None) -> str:
+        if d is None:
+            return ""
+        return d.strftime("%d/%m/%Y") if self.noisy(0.3) else d.isoformat()
+
+    def add(self, extract: str, person: Person | None, row: dict) -> None:
+        self.rows[extract].append(row)
+        self.record_truth[extract].append(person.person_id if person else None)
+
+    # -- events per criterion -------------------------------------------------------
+    def last_terms(self, n: int) -> list[tuple[str, str, dt.date, dt.date]]:
+        """The n newest complete terms at as-of, newest first: (year, term, start, end)."""
+        terms = []
+        for first_year in range(self.as_of.year - 3, self.as_of.year + 1):
+            for term, (m, d, off) in TERM_ENDS.items():
+                end = dt.date(first_year + off, m, d)
+                sm, sd, soff = TERM_STARTS[term]
+                start = dt.date(first_year + soff, sm, sd)
+                if end <= self.as_of:
+                    terms.append((f"{first_year}/{(first_year + 1) % 100:02d}", term, start, end))
+        return sorted(terms, key=lambda t: t[3], reverse=True)[:n]
+
+    def attendance(self, child: Person, unauthorised_rate: float, provision: str) -> None:
+        for year, term, _, _ in self.last_terms(4):
+            possible = self.rng.randint(110, 140)
+            unauth = round(possible * unauthorised_rate)
+            auth = min(self.rng.randint(0, 10), possible - unauth)
+            self.add("school_attendance", child, {
+                **self.person_columns(child), "upn": child.upn, "school_urn": "123456",
+                "academic_year": year, "term": term.capitalize() if self.noisy(0.2) else term,
+                "sessions_possible": possible, "sessions_authorised_absence": auth,
+                "sessions_unauthorised_absence": unauth,
+                "provision": provision})
+
+    def exclusion(self, child: Person, category: str, start: dt.date) -> None:
+        self.add("school_exclusions", child, {
+            "upn": child.upn, "school_urn": "123456",
+            "category": "fixed_term" if category == "suspension" and self.noisy(0.3) else category,
+            "start_date": self.date(start), "sessions": self.rng.randint(1, 10)})
+
+    def education(self, hh: Household, meets: bool) -> bool:
+        pupils = [p for p in hh.members if p.upn]
+        if not pupils:
+            return False
+        window_start = self.last_terms(3)[-1][2]
+        window_days = (self.as_of - window_start).days
+        mode = self.rng.choice(["absence", "absence", "suspensions", "permanent", "pru"])
+        target = self.rng.choice(pupils) if meets else None
+        for child in pupils:
+            hit = child is target
+            rate = self.rng.uniform(0.17, 0.35) if hit and mode == "absence" else \
+                self.rng.uniform(0.0, 0.09)
+            provision = self.rng.choice(["pru", "alternative_provision"]) \
+                if hit and mode == "pru" else self.rng.choice(["mainstream", ""])
+            self.attendance(child, rate, provision)
+            if hit and mode == "suspensions":
+                for _ in range(3):
+                    self.exclusion(child, "suspension",
+                                   self.as_of - dt.timedelta(days=self.rng.randint(0, window_days)))
+            elif hit and mode == "permanent":
+                self.exclusion(child, "permanent",
+                               self.as_of - dt.timedelta(days=self.rng.randint(0, window_days)))
+            elif self.chance(0.15):  # decoy: two suspensions, or old ones
+                for _ in range(2):
+                    self.exclusion(child, "suspension",
+                                   self.as_of - dt.timedelta(days=self.rng.randint(0, window_days)))
+        return meets
+
+    def crime_asb(self, hh: Household, meets: bool) -> bool:
+        youths = [p for p in hh.members if 11 <= self.age(p) <= 17]
+        adults = [p for p in hh.members if self.age(p) >= 18]
+        mode = self.rng.choice(["offence", "asb", "housing"]) if youths else \
+            self.rng.choice(["asb", "housing"])
+        if meets and mode == "offence":
+            youth = self.rng.choice(youths)
+            youth.police_ref = youth.police_ref or f"{self.rng.randint(10, 25)}/" \
+                                                   f"{self.rng.randint(0, 999999):06d}A"
+            disposal = self.days_before(0, 300)
+            self.add("police_offences", youth, {
+                **self.person_columns(youth), "police_ref": youth.police_ref,
+                "offence_date": self.date(disposal - dt.timedelta(days=self.rng.randint(5, 40))),
+                "disposal_date": self.date(disposal),
+                "disposal": self.rng.choice(["conviction", "caution", "youth_caution",
+                                             "youth_conditional_caution"])})
+        elif meets:
+            person = self.rng.choice(hh.members)
+            kind = self.rng.choice(["asbo", "cbo", "asb_injunction", "abc"]) if mode == "asb" \
+                else self.rng.choice(["nosp_asb", "housing_injunction", "demotion_order"])
+            self.asb_record(person, "intervention", kind, self.days_before(0, 330))
+        # decoys that must not count
+        if adults and self.chance(0.2):
+            adult = self.rng.choice(adults)
+            adult.police_ref = adult.police_ref or f"{self.rng.randint(10, 25)}/" \
+                                                   f"{self.rng.randint(0, 999999):06d}B"
+            disposal = self.days_before(10, 300)
+            self.add("police_offences", adult, {
+                **self.person_columns(adult), "police_ref": adult.police_ref,
+                "offence_date": self.date(disposal - dt.timedelta(days=20)),
+                "disposal_date": self.date(disposal), "disposal": "conviction"})
+        if self.chance(0.15):
+            person = self.rng.choice(hh.members)
+            self.asb_record(person, "intervention", "warning_letter", self.days_before(0, 300))
+        if self.chance(0.2):
+            person = self.rng.choice(hh.members)
+            self.asb_record(person, "incident", "noise nuisance", self.days_before(0, 300))
+        if youths and self.chance(0.1):
+            youth = self.rng.choice(youths)
+            youth.police_ref = youth.police_ref or f"{self.rng.randint(10, 25)}/" \
+                                                   f"{self.rng.randint(0, 999999):06d}C"
+            disposal = self.days_before(380, 500)
+            self.add("police_offences", youth, {
+                **self.person_columns(youth, old=True), "police_ref": youth.police_ref,
+                "offence_date": self.date(disposal - dt.timedelta(days=10)),
+                "disposal_date": self.date(disposal), "disposal": "caution"})
+        return meets
+
+    def asb_record(self, person: Person, record_type: str, kind: str, when: dt.date) -> None:
+        person.asb_ref = person.asb_ref or f"ASB{self.rng.randint(0, 999999):06d}"
+        self.add("asb", person, {**self.person_columns(person), "asb_ref": person.asb_ref,
+                                 "record_type": record_type, "date": self.date(when),
+                                 "type": kind})
+
+    def work(self, hh: Household, meets: bool) -> bool:
+        adults = [p for p in hh.members if self.age(p) >= 18]
+        if meets:
+            adult = self.rng.choice(adults)
+            self.claim(adult, self.rng.choice(["jsa", "esa", "ib", "is", "sda", "ca"]),
+                       self.days_before(30, 900), None)
+        for adult in adults:
+            if self.chance(0.2):  # decoys: not out-of-work, or ended before as-of
+                self.claim(adult, self.rng.choice(["pip", "hb", "ctr", "dla"]),
+                           self.days_before(30, 900), None)
+            if self.chance(0.1):
+                start = self.days_before(400, 900)
+                self.claim(adult, "jsa", start, self.days_before(2, 200))
+        return meets
+
+    def claim(self, adult: Person, benefit: str, start: dt.date, end: dt.date | None) -> None:
+        self.add("benefits", adult, {**self.person_columns(adult), "nino": adult.nino,
+                                     "benefit": benefit, "claim_start": self.date(start),
+                                     "claim_end": self.date(end)})
+
+    def local(self, hh: Household, meets: bool) -> bool:
+        person = self.rng.choice(hh.members)
+        if meets:
+            self.indicator(person, self.rng.choice(["domestic_abuse", "substance_misuse",
+                                                    "child_protection_plan", "child_in_need",
+                                                    "mental_health", "neet"]),
+                           self.days_before(0, 330))
+        elif self.chance(0.15):  # decoys: too old, or not in the filter
+            self.indicator(person, "domestic_abuse", self.days_before(370, 600))
+        elif self.chance(0.1):
+            self.indicator(person, "missing_education", self.days_before(0, 300))
+        return meets
+
+    def indicator(self, person: Person, code: str, when: dt.date) -> None:
+        self.add("local_indicators", person, {
+            **self.person_columns(person), "upn": person.upn or "", "nino": person.nino or "",
+            "police_ref": "", "asb_ref": "", "source_ref": f"LI{self.serial():07d}",
+            "indicator": code, "recorded_date": self.date(when)})
+
+    # -- whole borough -------------------------------------------------------------
+    def build(self) -> None:
+        self.build_properties()
+        self.build_households()
+        for hh in self.households:
+            has_pupils = any(p.upn for p in hh.members)
+            hh.flags = {
+                "crime_asb": self.crime_asb(hh, self.chance(0.3)),
+                "education": self.education(hh, has_pupils and self.chance(0.4)),
+                "work": self.work(hh, self.chance(0.45)),
+                "local_filter": self.local(hh, self.chance(0.35)),
+            }
+            national = sum(hh.flags[c] for c in ("crime_asb", "education", "work"))
+            hh.flags["qualifies"] = national == 3 or (national >= 2 and hh.flags["local_filter"])
+        for prop in self.properties:
+            self.rows["gazetteer"].append({
+                "uprn": prop.uprn, "address": prop.address(), "postcode": prop.postcode,
+                "ward": prop.ward, "lsoa": prop.lsoa, "imd_decile": prop.imd_decile})
+            self.record_truth["gazetteer"].append(None)
+        if self.noise:
+            self.add_bad_rows()
+
+    def add_bad_rows(self) -> None:
+        """Rows a real extract carries that must be rejected (copies with a broken field)."""
+        breakers = [("benefits", "claim_start", "31/02/2025"), ("benefits", "nino", "QQ123456Z"),
+                    ("police_offences", "disposal", "unknown"),
+                    ("school_attendance", "sessions_possible", "-4"),
+                    ("asb", "asb_ref", ""), ("local_indicators", "recorded_date", "2025-13-01")]
+        for extract, column, value in breakers:
+            if self.rows[extract]:
+                row = dict(self.rng.choice(self.rows[extract]), **{column: value})
+                self.rows[extract].append(row)
+                self.record_truth[extract].append(None)
+
+    def write(self, out: Path) -> None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "truth").mkdir(exist_ok=True)
+        for extract, rows in self.rows.items():
+            order = list(range(len(rows)))
+            self.rng.shuffle(order)
+            columns = list(rows[0]) if rows else []
+            encoding = "cp1252" if self.noise and extract == "local_indicators" else "utf-8"
+            with (out / f"{extract}.csv").open("w", newline="", encoding=encoding,
+                                               errors="replace") as f:
+                writer = csv.writer(f)
+                writer.writerow(columns)
+                for i in order:
+                    writer.writerow([rows[i].get(c, "") for c in columns])
+            self.record_truth[extract] = [self.record_truth[extract][i] for i in order]
+        with (out / "truth" / "records.csv").open("w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["extract", "source_row", "person_id"])
+            for extract, people in self.record_truth.items():
+                for row, person in enumerate(people, start=1):
+                    writer.writerow([extract, row, person or ""])
+        with (out / "truth" / "persons.csv").open("w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["person_id", "household_id"])
+            for hh in self.households:
+                for p in hh.members:
+                    writer.writerow([p.person_id, hh.household_id])
+        with (out / "truth" / "households.csv").open("w", newline="") as f:
+            writer = csv.writer(f)
+            flags = ["crime_asb", "education", "work", "local_filter", "qualifies"]
+            writer.writerow(["household_id", "uprn", *flags])
+            for hh in self.households:
+                writer.writerow([hh.household_id, hh.home.uprn,
+                                 *("true" if hh.flags[f] else "false" for f in flags)])
+
+
+def generate(out: Path, households: int = 400, seed: int = 7,
+             as_of: dt.date = dt.date(2025, 9, 30), noise: float = 1.0) -> None:
+    """Write a synthetic borough's extracts and truth into ``out``."""
+    generator = Generator(households, seed, as_of, noise)
+    generator.build()
+    generator.write(out)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description="Generate a synthetic borough's extracts.")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--households", type=int, default=400)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--as-of", type=dt.date.fromisoformat, default=dt.date(2025, 9, 30))
+    p.add_argument("--noise", type=float, default=1.0)
+    args = p.parse_args()
+    generate(args.out, args.households, args.seed, args.as_of, args.noise)
+
+
+if __name__ == "__main__":
+    main()

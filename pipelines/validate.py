@@ -1,0 +1,175 @@
+"""Validate: ``raw_<extract>`` → pandera → ``checked_<extract>`` + rejects + warnings.
+
+Problems in the data are rows, never exceptions. A failure in a field the row cannot
+be used without rejects the row (``work.rejects``: one row per rejected input row,
+with every problem found); a failure in a person column or other detail nulls that
+value and is counted (``work.value_warnings``: one row per nulled value). Every input
+row ends up in exactly one of ``checked_<extract>`` or ``rejects``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+import pandera.pandas as pa
+from stdnum.gb import upn as stdnum_upn
+
+from pipelines.db import WORK, quote_ident, run_steps
+from pipelines.extract import LOAD_REJECTS
+from schemas import checks as ck
+from schemas.extracts import ExtractSpec
+
+MISSING = "missing value"
+
+
+@dataclass(frozen=True)
+class ValidationCounts:
+    """Per-extract counts for the manifest and report (no values, only numbers)."""
+
+    extract: str
+    rows_read: int
+    rows_staged: int
+    rows_rejected: int
+    values_nulled: int
+
+
+def preclean(raw: pd.DataFrame, spec: ExtractSpec) -> pd.DataFrame:
+    """Trim text, blank → null, codes lower-cased, postcodes/NINOs/UPNs compacted.
+
+    Optional columns the file lacks are added as all-null so later steps see one shape.
+    """
+    df = pd.DataFrame(index=raw.index)
+    for name, col in spec.columns.items():
+        if name not in raw.columns:
+            df[name] = pd.Series(pd.NA, index=raw.index, dtype="string")
+            continue
+        values = raw[name].astype("string").str.strip()
+        values = values.mask(values == "")
+        if col.kind == "code":
+            values = values.str.lower()
+        elif col.kind == "postcode":
+            values = ck.normalise_postcode(values)
+        elif col.kind == "nino":
+            values = ck.normalise_nino(values)
+        elif col.kind == "upn":
+            values = values.str.upper()
+        df[name] = values
+    return df
+
+
+def failures(df: pd.DataFrame, spec: ExtractSpec, as_of: pd.Timestamp) -> pd.DataFrame:
+    """One row per (source_row, column, problem) that pandera found, with the column's policy."""
+    schema = spec.schema(as_of)
+    empty = pd.DataFrame(columns=["source_row", "column", "problem", "policy"])
+    try:
+        schema.validate(df, lazy=True)
+        return empty
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+    # pandera reports a dataframe-level check by its error text, a column check by its own.
+    row_checks = {key: rc for rc in spec.row_checks for key in (rc.name, rc.problem)}
+    out = []
+    for case in cases.itertuples(index=False):
+        if pd.isna(case.index):
+            continue  # a whole-column problem (e.g. a dtype); nothing to attribute to a row
+        check = str(case.check)
+        if check in row_checks:
+            rc = row_checks[check]
+            out.append((int(case.index), rc.column, rc.problem, "reject"))
+            continue
+        column = str(case.column)
+        problem = MISSING if check == "not_nullable" else check
+        out.append((int(case.index), column, problem, spec.columns[column].policy))
+    found = pd.DataFrame(out, columns=empty.columns).drop_duplicates()
+    order = {c: i for i, c in enumerate(spec.columns)}
+    return found.sort_values(["source_row", "column"], key=lambda s: s.map(order).fillna(-1)
+                             if s.name == "column" else s, kind="stable")
+
+
+def typed(df: pd.DataFrame, spec: ExtractSpec) -> pd.DataFrame:
+    """Values converted with the same parsers the checks used."""
+    out = df.copy()
+    for name, col in spec.columns.items():
+        if col.kind == "date":
+            out[name] = ck.parse_dates(out[name])
+        elif col.kind == "int":
+            out[name] = pd.to_numeric(out[name], errors="coerce").astype("Int64")
+        elif col.kind == "postcode":
+            out[name] = out[name].str.replace(ck.POSTCODE, r"\1 \2", regex=True)
+        elif col.kind == "upn":
+            valid = out[name].map(lambda v: bool(stdnum_upn.is_valid(v)) if pd.notna(v) else None)
+            out[f"is_{name}_valid"] = valid.astype("boolean")
+    return out
+
+
+def validate_extract(con: duckdb.DuckDBPyConnection, spec: ExtractSpec,
+                     as_of: pd.Timestamp) -> ValidationCounts:
+    """Validate one raw table into ``work.checked_<name>``; append its rejects and warnings."""
+    raw = con.table(f"{WORK}.raw_{spec.name}").df().set_index("source_row")
+    raw.index = raw.index.astype("int64")
+    df = preclean(raw, spec)
+    found = failures(df, spec, as_of)
+    rejecting = found[found["policy"] == "reject"]
+    rejected_rows = rejecting["source_row"].unique()
+    nulled = found[(found["policy"] == "null") & ~found["source_row"].isin(rejected_rows)]
+    for column, rows in nulled.groupby("column")["source_row"]:
+        df.loc[rows.to_numpy(), column] = pd.NA
+
+    out = typed(df.drop(index=rejected_rows), spec)
+    upn_warnings = [
+        pd.DataFrame({"source_row": out.index[out[f"is_{c}_valid"].eq(False).fillna(False)],
+                      "column": c, "problem": "UPN check letter does not match (kept)"})
+        for c, s in spec.columns.items() if s.kind == "upn"
+    ]
+    warnings = pd.concat([nulled[["source_row", "column", "problem"]], *upn_warnings])
+
+    con.register("__checked", out.reset_index())
+    con.execute(f"create or replace table {WORK}.{quote_ident('checked_' + spec.name)} as "
+                "select * from __checked order by source_row")
+    con.unregister("__checked")
+    if len(rejecting):
+        per_row = rejecting.groupby("source_row", sort=True).agg(
+            column=("column", lambda s: ";".join(dict.fromkeys(s))),
+            problem=("problem", lambda s: "; ".join(dict.fromkeys(s))),
+        )
+        raw_json = [json.dumps({k: (None if pd.isna(v) else v) for k, v in row.items()},
+                               ensure_ascii=False)
+                    for row in raw.loc[per_row.index].to_dict("records")]
+        rows = per_row.reset_index().assign(extract=spec.name, raw_values=raw_json)
+        con.register("__rejects", rows)
+        con.execute(f"insert into {WORK}.rejects select extract, source_row, \"column\", problem, "
+                    "raw_values from __rejects")
+        con.unregister("__rejects")
+    if len(warnings):
+        con.register("__warnings", warnings.assign(extract=spec.name))
+        con.execute(f"insert into {WORK}.value_warnings select extract, source_row, \"column\", "
+                    "problem from __warnings")
+        con.unregister("__warnings")
+    (load_rejected,) = con.execute(
+        f"select count(*) from {WORK}.{LOAD_REJECTS} where extract = $e", {"e": spec.name}
+    ).fetchone()
+    return ValidationCounts(
+        extract=spec.name,
+        rows_read=len(raw) + load_rejected,
+        rows_staged=len(out),
+        rows_rejected=len(rejected_rows) + load_rejected,
+        values_nulled=len(warnings),
+    )
+
+
+def validate_all(con: duckdb.DuckDBPyConnection, specs: dict[str, ExtractSpec],
+                 as_of: pd.Timestamp) -> list[ValidationCounts]:
+    """Validate every extract, then stage it (``sql/staging/stg_<extract>.sql``).
+
+    The load step's rejects (ragged rows) join ``work.rejects`` first.
+    """
+    con.execute(f"create or replace table {WORK}.rejects as select extract, source_row as "
+                f"\"row\", \"column\", problem, raw_values from {WORK}.{LOAD_REJECTS}")
+    con.execute(f"create or replace table {WORK}.value_warnings (extract varchar, \"row\" "
+                "bigint, \"column\" varchar, problem varchar)")
+    counts = [validate_extract(con, spec, as_of) for spec in specs.values()]
+    run_steps(con, [f"staging/stg_{name}" for name in specs])
+    return counts

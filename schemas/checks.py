@@ -1,0 +1,78 @@
+"""Vectorised value checks shared by the extract models.
+
+Each returns a boolean Series (True = valid) over non-null values; pandera skips nulls.
+The same parsers are used to type the values after validation, so a value that passes
+a check always converts.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pandera.pandas as pa
+
+NINO = r"^(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z][0-9]{6}[A-D]$"
+POSTCODE = r"^([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9][A-Z]{2})$"
+EARLIEST = pd.Timestamp("1900-01-01")
+
+
+def parse_dates(values: pd.Series) -> pd.Series:
+    """ISO ``YYYY-MM-DD`` or UK ``DD/MM/YYYY`` (never US order); NaT where neither."""
+    text = values.astype("string")
+    iso = pd.to_datetime(text.where(text.str.match(r"^\d{4}-\d{1,2}-\d{1,2}$")),
+                         format="%Y-%m-%d", errors="coerce")
+    uk = pd.to_datetime(text.where(text.str.match(r"^\d{1,2}/\d{1,2}/\d{4}$")),
+                        format="%d/%m/%Y", errors="coerce")
+    return iso.fillna(uk)
+
+
+def normalise_postcode(values: pd.Series) -> pd.Series:
+    """Upper case, spaces removed: the form the postcode check reads."""
+    return values.astype("string").str.upper().str.replace(r"[^A-Z0-9]", "", regex=True)
+
+
+def normalise_nino(values: pd.Series) -> pd.Series:
+    """Upper case, spaces removed."""
+    return values.astype("string").str.upper().str.replace(r"\s", "", regex=True)
+
+
+def date() -> pa.Check:
+    return pa.Check(lambda s: parse_dates(s).notna(), error="not a date (YYYY-MM-DD or DD/MM/YYYY)")
+
+
+def plausible_date() -> pa.Check:
+    return pa.Check(lambda s: parse_dates(s).fillna(EARLIEST) >= EARLIEST,
+                    error="date before 1900")
+
+
+def not_after(as_of: pd.Timestamp) -> pa.Check:
+    return pa.Check(lambda s: parse_dates(s).fillna(as_of) <= as_of,
+                    error=f"date after the as-of date {as_of.date().isoformat()}")
+
+
+def whole_number(maximum: int | None = None) -> pa.Check:
+    def check(s: pd.Series) -> pd.Series:
+        ok = s.astype("string").str.fullmatch(r"\d{1,9}").fillna(False).astype(bool)
+        if maximum is not None:
+            ok &= pd.to_numeric(s.where(ok), errors="coerce").fillna(0) <= maximum
+        return ok
+    limit = f" up to {maximum}" if maximum is not None else ""
+    return pa.Check(check, error=f"not a whole number ≥ 0{limit}")
+
+
+def code(allowed: tuple[str, ...]) -> pa.Check:
+    return pa.Check(lambda s: s.isin(allowed), error=f"not one of: {', '.join(allowed)}")
+
+
+def matches(pattern: str, what: str) -> pa.Check:
+    return pa.Check(
+        lambda s: s.astype("string").str.fullmatch(pattern).fillna(False).astype(bool),
+        error=f"not a valid {what}",
+    )
+
+
+def academic_year() -> pa.Check:
+    def check(s: pd.Series) -> pd.Series:
+        parts = s.astype("string").str.extract(r"^(\d{4})/(\d{2})$")
+        first, second = pd.to_numeric(parts[0]), pd.to_numeric(parts[1])
+        return ((first + 1) % 100 == second).fillna(False).astype(bool)
+    return pa.Check(check, error="not an academic year like 2024/25")

@@ -1,0 +1,313 @@
+"""One pandera model per extract, as extracts.md describes them.
+
+Every column is declared with a *policy*: ``reject`` for the fields a row cannot be
+used without (the source's own key and the codes, dates and counts the rules read),
+``null`` for the rest (person columns and other optional detail), whose bad values
+are nulled and counted while the row is kept. Models validate the raw text (trimmed,
+blanks as null, codes lower-cased); :mod:`pipelines.validate` types the values after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import pandas as pd
+import pandera.pandas as pa
+
+from schemas import checks as ck
+from schemas import codes
+
+Policy = Literal["reject", "null"]
+Kind = Literal["text", "code", "date", "int", "postcode", "nino", "upn"]
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """How one extract column is checked and typed."""
+
+    policy: Policy
+    kind: Kind = "text"
+    checks: tuple[pa.Check, ...] = ()
+    required: bool = True  # the column must be in the file (a missing one is fatal)
+    not_after_as_of: bool = False  # a later date is impossible for this field
+    nullable: bool | None = None  # default: only ``null``-policy columns may be blank
+
+
+@dataclass(frozen=True)
+class RowCheck:
+    """A rule across columns; a failing row gets ``problem`` against ``column``."""
+
+    name: str
+    column: str
+    problem: str
+    test: Callable[[pd.DataFrame], pd.Series]
+
+
+@dataclass(frozen=True)
+class ExtractSpec:
+    """An input extract: its file name, whether it must be supplied, and its columns."""
+
+    name: str
+    required: bool
+    columns: dict[str, ColumnSpec]
+    row_checks: tuple[RowCheck, ...] = ()
+    person_level: bool = False
+    description: str = ""
+
+    @property
+    def required_columns(self) -> list[str]:
+        return [c for c, s in self.columns.items() if s.required]
+
+    @property
+    def code_columns(self) -> list[str]:
+        return [c for c, s in self.columns.items() if s.kind == "code"]
+
+    def schema(self, as_of: pd.Timestamp) -> pa.DataFrameSchema:
+        """The pandera model for this extract at one as-of date."""
+        columns = {}
+        for name, spec in self.columns.items():
+            extra: list[pa.Check] = []
+            if spec.kind == "date":
+                extra = [ck.date(), ck.plausible_date()]
+                if spec.not_after_as_of:
+                    extra.append(ck.not_after(as_of))
+            columns[name] = pa.Column(
+                dtype=None,
+                nullable=spec.policy == "null" if spec.nullable is None else spec.nullable,
+                required=spec.required,
+                checks=[*spec.checks, *extra],
+                metadata={"policy": spec.policy},
+            )
+        row_checks = [
+            pa.Check(lambda df, rc=rc: _fill_true(rc.test(df)), name=rc.name, error=rc.problem)
+            for rc in self.row_checks
+        ]
+        return pa.DataFrameSchema(columns, checks=row_checks, strict=False, name=self.name)
+
+
+def _fill_true(result: pd.Series) -> pd.Series:
+    return result.fillna(True).astype(bool)
+
+
+def _not_after(early: pd.Series, late: pd.Series) -> pd.Series:
+    """``early <= late``, true where either is missing (other checks catch that)."""
+    return (early <= late) | early.isna() | late.isna()
+
+
+def _num(df: pd.DataFrame, column: str) -> pd.Series:
+    return pd.to_numeric(df[column], errors="coerce")
+
+
+def _dates(df: pd.DataFrame, column: str) -> pd.Series:
+    return ck.parse_dates(df[column])
+
+
+def key(*checks: pa.Check, kind: Kind = "text") -> ColumnSpec:
+    return ColumnSpec("reject", kind, checks)
+
+
+def rule(kind: Kind, *checks: pa.Check, not_after_as_of: bool = False,
+         blank_allowed: bool = False) -> ColumnSpec:
+    """A field the rules read: a bad value rejects the row (blank only if allowed)."""
+    return ColumnSpec("reject", kind, checks, not_after_as_of=not_after_as_of,
+                      nullable=blank_allowed)
+
+
+def detail(kind: Kind = "text", *checks: pa.Check, required: bool = True,
+           not_after_as_of: bool = False) -> ColumnSpec:
+    return ColumnSpec("null", kind, checks, required=required, not_after_as_of=not_after_as_of)
+
+
+PERSON_COLUMNS: dict[str, ColumnSpec] = {
+    "forename": detail("text"),
+    "surname": detail("text"),
+    "date_of_birth": detail("date", not_after_as_of=True),
+    "gender": detail("code", ck.code(codes.GENDERS), required=False),
+    "address": detail("text"),
+    "postcode": detail("postcode", ck.matches(ck.POSTCODE, "UK postcode")),
+    "uprn": detail("text", ck.matches(r"\d{1,12}", "UPRN (up to 12 digits)"), required=False),
+}
+
+WHOLE = ck.whole_number()
+NINO = ck.matches(ck.NINO, "National Insurance number")
+
+EXTRACTS: dict[str, ExtractSpec] = {
+    spec.name: spec
+    for spec in (
+        ExtractSpec(
+            "school_attendance",
+            required=True,
+            person_level=True,
+            description="one row per pupil per term",
+            columns={
+                **PERSON_COLUMNS,
+                "upn": key(ck.matches(r"[A-Z0-9]{13}", "UPN (13 characters)"), kind="upn"),
+                "school_urn": detail("text", ck.matches(r"\d{6}", "school URN (6 digits)")),
+                "academic_year": rule("text", ck.academic_year()),
+                "term": rule("code", ck.code(codes.TERMS)),
+                "sessions_possible": rule("int", WHOLE),
+                "sessions_authorised_absence": rule("int", WHOLE),
+                "sessions_unauthorised_absence": rule("int", WHOLE),
+                "provision": detail("code", ck.code(codes.PROVISIONS)),
+            },
+            row_checks=(
+                RowCheck(
+                    "absence_within_possible",
+                    "sessions_unauthorised_absence",
+                    "authorised + unauthorised absence exceeds sessions possible",
+                    lambda df: _not_after(_num(df, "sessions_authorised_absence")
+                                          + _num(df, "sessions_unauthorised_absence"),
+                                          _num(df, "sessions_possible")),
+                ),
+            ),
+        ),
+        ExtractSpec(
+            "school_exclusions",
+            required=True,
+            description="one row per exclusion",
+            columns={
+                "upn": key(ck.matches(r"[A-Z0-9]{13}", "UPN (13 characters)"), kind="upn"),
+                "school_urn": detail("text", ck.matches(r"\d{6}", "school URN (6 digits)")),
+                "category": rule("code", ck.code(codes.EXCLUSION_CATEGORIES)),
+                "start_date": rule("date", not_after_as_of=True),
+                "sessions": detail("int", WHOLE, required=False),
+            },
+        ),
+        ExtractSpec(
+            "police_offences",
+            required=True,
+            person_level=True,
+            description="one row per offence outcome",
+            columns={
+                **PERSON_COLUMNS,
+                "police_ref": key(),
+                "offence_date": rule("date", not_after_as_of=True),
+                "disposal_date": rule("date", not_after_as_of=True),
+                "disposal": rule("code", ck.code(codes.DISPOSALS)),
+            },
+            row_checks=(
+                RowCheck(
+                    "offence_before_disposal",
+                    "offence_date",
+                    "offence date after disposal date",
+                    lambda df: _not_after(_dates(df, "offence_date"), _dates(df, "disposal_date")),
+                ),
+            ),
+        ),
+        ExtractSpec(
+            "asb",
+            required=True,
+            person_level=True,
+            description="one row per ASB incident or intervention",
+            columns={
+                **PERSON_COLUMNS,
+                "asb_ref": key(),
+                "record_type": rule("code", ck.code(codes.ASB_RECORD_TYPES)),
+                "date": rule("date", not_after_as_of=True),
+                "type": detail("text"),
+            },
+            row_checks=(
+                RowCheck(
+                    "intervention_type",
+                    "type",
+                    "intervention type not one of: " + ", ".join(codes.ASB_INTERVENTIONS),
+                    lambda df: (df["record_type"].str.lower() != "intervention")
+                    | df["type"].str.lower().isin(codes.ASB_INTERVENTIONS),
+                ),
+            ),
+        ),
+        ExtractSpec(
+            "benefits",
+            required=True,
+            person_level=True,
+            description="one row per benefit claim (DWP data-match return)",
+            columns={
+                **PERSON_COLUMNS,
+                "nino": key(NINO, kind="nino"),
+                "benefit": rule("code", ck.code(codes.BENEFITS)),
+                "claim_start": rule("date"),
+                "claim_end": rule("date", blank_allowed=True),
+            },
+            row_checks=(
+                RowCheck(
+                    "claim_end_after_start",
+                    "claim_end",
+                    "claim ends before it starts",
+                    lambda df: _not_after(_dates(df, "claim_start"), _dates(df, "claim_end")),
+                ),
+            ),
+        ),
+        ExtractSpec(
+            "employment",
+            required=False,
+            description="one row per work spell",
+            columns={
+                "nino": key(NINO, kind="nino"),
+                "kind": rule("code", ck.code(codes.EMPLOYMENT_KINDS)),
+                "start_date": rule("date", not_after_as_of=True),
+                "end_date": rule("date", blank_allowed=True),
+            },
+            row_checks=(
+                RowCheck(
+                    "end_after_start",
+                    "end_date",
+                    "spell ends before it starts",
+                    lambda df: _not_after(_dates(df, "start_date"), _dates(df, "end_date")),
+                ),
+            ),
+        ),
+        ExtractSpec(
+            "local_indicators",
+            required=False,
+            person_level=True,
+            description="one row per recorded indicator",
+            columns={
+                **PERSON_COLUMNS,
+                "upn": detail("upn", ck.matches(r"[A-Z0-9]{13}", "UPN (13 characters)"),
+                              required=False),
+                "nino": detail("nino", NINO, required=False),
+                "police_ref": detail("text", required=False),
+                "asb_ref": detail("text", required=False),
+                "source_ref": key(),
+                "indicator": rule("code", ck.matches(r"[a-z0-9_]+", "indicator code")),
+                "recorded_date": rule("date", not_after_as_of=True),
+            },
+        ),
+        ExtractSpec(
+            "gazetteer",
+            required=False,
+            description="one row per property (LLPG)",
+            columns={
+                "uprn": key(ck.matches(r"\d{1,12}", "UPRN (up to 12 digits)")),
+                "address": detail("text"),
+                "postcode": detail("postcode", ck.matches(ck.POSTCODE, "UK postcode")),
+                "ward": detail("text"),
+                "lsoa": detail("text", ck.matches(r"[EW]01\d{6}", "LSOA code"), required=False),
+                "imd_decile": detail("int", ck.whole_number(10),
+                                     ck.matches(r"[1-9]|10", "decile 1-10"), required=False),
+            },
+        ),
+        ExtractSpec(
+            "attachments",
+            required=False,
+            description="one row per family attached to the programme",
+            columns={
+                "family_id": key(),
+                "attached_date": rule("date", not_after_as_of=True),
+                "closed_date": rule("date", blank_allowed=True),
+            },
+        ),
+        ExtractSpec(
+            "claims_history",
+            required=False,
+            description="one row per result already claimed",
+            columns={
+                "family_id": key(),
+                "result": rule("code", ck.code(codes.CLAIM_RESULTS)),
+                "claimed_date": rule("date", not_after_as_of=True),
+            },
+        ),
+    )
+}

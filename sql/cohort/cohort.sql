@@ -1,0 +1,47 @@
+-- cohort: one row per qualifying family of this run, with the family's address, the flags
+-- of every criterion (columns of family_criteria), how it qualifies, whether it is new
+-- or continuing against the previous run's cohort, and its evidence as readable lines
+-- ("Child J. Smith: 18.2% unauthorised absence over autumn 2024 – summer 2025").
+with previous as (
+    select family_id from main.cohort_history where run_id = $previous_run_id
+),
+
+evidence_lines as (
+    select family_id, string_agg(distinct line, ' | ' order by line) as evidence
+    from (
+        select
+            e.family_id,
+            upper(left(m.role, 1)) || substr(m.role, 2) || ' '
+                || coalesce(upper(left(pe.forename, 1)) || '. ', '')
+                || coalesce(pe.surname, '(no name)') || ': ' || e.detail as line
+        from criteria_evidence as e
+        join family_members as m using (family_id, person_id)
+        join persons as pe using (person_id)
+    )
+    group by family_id
+),
+
+final as (
+    select
+        f.family_id,
+        f.uprn,
+        f.address,
+        f.postcode,
+        f.ward,
+        f.lsoa,
+        f.imd_decile,
+        f.members,
+        f.children,
+        f.adults,
+        fc.* exclude (family_id),
+        case when p.family_id is null then 'new' else 'continuing' end as status,
+        ev.evidence
+    from family_criteria as fc
+    join families as f using (family_id)
+    left join previous as p using (family_id)
+    left join evidence_lines as ev using (family_id)
+    where fc.qualifies_by is not null
+    order by f.family_id
+)
+
+select * from final

@@ -1,0 +1,34 @@
+-- cohort_members: one row per member of a qualifying family, with identity, identifiers,
+-- and the evidence lines about that member (the per-member flags are added by the step
+-- from the rule set's criteria).
+with member_evidence as (
+    select
+        family_id,
+        person_id,
+        string_agg(distinct detail, ' | ' order by detail) as evidence
+    from criteria_evidence
+    group by family_id, person_id
+),
+
+final as (
+    select
+        m.family_id,
+        m.person_id,
+        pe.forename,
+        pe.surname,
+        pe.date_of_birth,
+        m.role,
+        m.age,
+        pe.upn,
+        pe.nino,
+        pe.police_ref,
+        pe.asb_ref,
+        ev.evidence
+    from family_members as m
+    join cohort as c using (family_id)
+    join persons as pe using (person_id)
+    left join member_evidence as ev using (family_id, person_id)
+    order by m.family_id, m.role, pe.date_of_birth, m.person_id
+)
+
+select * from final

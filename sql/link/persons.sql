@@ -1,0 +1,88 @@
+-- persons: one row per linked person with their best-known identity and current address.
+-- Identity: each attribute from the person's newest record that has it. Current address:
+-- the address of the newest dated record that gives one (rules.md); a record's own UPRN
+-- wins over the gazetteer match. Ties on date go to the lower extract name, then the
+-- later row, so the choice is deterministic.
+with records as (
+    select
+        pr.person_id,
+        r.*,
+        case when r.uprn is not null then 'U:' || r.uprn else m.household_key end
+            as household_key,
+        coalesce(r.uprn, m.uprn) as located_uprn
+    from person_records as pr
+    join std_person_records as r using (record_id)
+    left join std_address_matches as m
+        on m.address is not distinct from r.address
+        and m.postcode is not distinct from r.postcode
+),
+
+identity as (
+    select
+        person_id,
+        first(forename order by record_date desc, extract, source_row desc)
+            filter (where forename is not null) as forename,
+        first(surname order by record_date desc, extract, source_row desc)
+            filter (where surname is not null) as surname,
+        first(date_of_birth order by record_date desc, extract, source_row desc)
+            filter (where date_of_birth is not null) as date_of_birth,
+        first(gender order by record_date desc, extract, source_row desc)
+            filter (where gender is not null) as gender,
+        count(*) as n_records
+    from records
+    group by person_id
+),
+
+current_address as (
+    select
+        person_id,
+        first(address order by record_date desc, extract, source_row desc) as address,
+        first(postcode order by record_date desc, extract, source_row desc) as postcode,
+        first(located_uprn order by record_date desc, extract, source_row desc) as uprn,
+        first(household_key order by record_date desc, extract, source_row desc)
+            as household_key,
+        max(record_date) as address_date
+    from records
+    where household_key is not null
+    group by person_id
+),
+
+identifiers as (
+    select
+        person_id,
+        string_agg(distinct key_value, ';' order by key_value)
+            filter (where key_type = 'upn') as upn,
+        string_agg(distinct key_value, ';' order by key_value)
+            filter (where key_type = 'nino') as nino,
+        string_agg(distinct key_value, ';' order by key_value)
+            filter (where key_type = 'police_ref') as police_ref,
+        string_agg(distinct key_value, ';' order by key_value)
+            filter (where key_type = 'asb_ref') as asb_ref
+    from person_keys
+    group by person_id
+),
+
+final as (
+    select
+        i.person_id,
+        i.forename,
+        i.surname,
+        i.date_of_birth,
+        i.gender,
+        age_on(i.date_of_birth, $as_of::date) as age,
+        a.address,
+        a.postcode,
+        a.uprn,
+        a.household_key,
+        a.address_date,
+        cast(i.n_records as integer) as n_records,
+        k.upn,
+        k.nino,
+        k.police_ref,
+        k.asb_ref
+    from identity as i
+    left join current_address as a using (person_id)
+    left join identifiers as k using (person_id)
+)
+
+select * from final

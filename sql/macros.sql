@@ -1,0 +1,14 @@
+-- Macros shared by the SQL steps. Pure functions of their arguments; no data.
+
+-- Names: upper case, accents folded, everything but letters removed ("O'Brien" -> OBRIEN).
+create or replace macro name_std(x) as
+    nullif(regexp_replace(upper(strip_accents(x)), '[^A-Z]', '', 'g'), '');
+
+-- Age in whole years on date d (a 29 February birthday falls on 1 March in other years).
+create or replace macro age_on(dob, d) as
+    date_diff('year', dob, d)
+    - case when month(d) * 100 + day(d) < month(dob) * 100 + day(dob) then 1 else 0 end;
+
+-- "In the n months up to as_of": as_of - n months < d <= as_of.
+create or replace macro in_months(d, as_of, n) as
+    d > as_of - to_months(n) and d <= as_of;

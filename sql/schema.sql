@@ -1,0 +1,104 @@
+-- The published database: one history table per contract table, appended once per run
+-- with run_id, and a view per contract name showing the latest successful screening run.
+-- Analysts query the views; a failed run never touches them.
+
+create table if not exists main.runs (
+    run_id varchar primary key,
+    command varchar,
+    as_of_date date,
+    criteria_name varchar,
+    criteria_version varchar,
+    criteria_sha256 varchar,
+    status varchar,            -- running, succeeded, failed
+    failed_step varchar,
+    failure_reason varchar,
+    started_at timestamp,
+    finished_at timestamp,
+    n_rows_read bigint,
+    n_rows_staged bigint,
+    n_rows_rejected bigint,
+    n_persons bigint,
+    n_families bigint,
+    n_cohort_families bigint,
+    code_version varchar
+);
+
+create table if not exists main.rejects_history (
+    run_id varchar, extract varchar, "row" bigint, "column" varchar, problem varchar,
+    raw_values varchar
+);
+
+create table if not exists main.value_warnings_history (
+    run_id varchar, extract varchar, "row" bigint, "column" varchar, problem varchar
+);
+
+create table if not exists main.person_records_history (
+    run_id varchar, extract varchar, source_row bigint, person_id varchar,
+    match_method varchar, match_score double
+);
+
+create table if not exists main.person_keys_history (
+    run_id varchar, person_id varchar, key_type varchar, key_value varchar
+);
+
+create table if not exists main.persons_history (
+    run_id varchar, person_id varchar, forename varchar, surname varchar,
+    date_of_birth date, gender varchar, age integer, address varchar, postcode varchar,
+    uprn varchar, household_key varchar, address_date date, n_records integer,
+    upn varchar, nino varchar, police_ref varchar, asb_ref varchar
+);
+
+create table if not exists main.families_history (
+    run_id varchar, family_id varchar, household_key varchar, uprn varchar, address varchar,
+    postcode varchar, ward varchar, lsoa varchar, imd_decile integer, members integer,
+    children integer, adults integer
+);
+
+create table if not exists main.family_members_history (
+    run_id varchar, family_id varchar, person_id varchar, role varchar, age integer
+);
+
+create table if not exists main.criteria_evidence_history (
+    run_id varchar, family_id varchar, person_id varchar, criterion varchar, rule varchar,
+    extract varchar, source_row bigint, event_date date, detail varchar
+);
+
+create table if not exists main.family_flags_history (
+    run_id varchar, family_id varchar, criterion varchar, is_met boolean
+);
+
+create table if not exists main.cohort_history (
+    run_id varchar, family_id varchar, criteria_met integer, qualifies_by varchar,
+    status varchar, evidence varchar
+);
+
+create or replace view main.latest_screen_run as
+select run_id, as_of_date, criteria_name, criteria_version
+from main.runs
+where command = 'screen' and status = 'succeeded'
+order by finished_at desc, run_id desc
+limit 1;
+
+create or replace view main.rejects as
+select * from main.rejects_history where run_id = (select run_id from main.latest_screen_run);
+
+create or replace view main.value_warnings as
+select * from main.value_warnings_history where run_id = (select run_id from main.latest_screen_run);
+
+create or replace view main.person_records as
+select * from main.person_records_history where run_id = (select run_id from main.latest_screen_run);
+
+create or replace view main.persons as
+select * from main.persons_history where run_id = (select run_id from main.latest_screen_run);
+
+create or replace view main.families as
+select * from main.families_history where run_id = (select run_id from main.latest_screen_run);
+
+create or replace view main.family_members as
+select * from main.family_members_history where run_id = (select run_id from main.latest_screen_run);
+
+create or replace view main.criteria_evidence as
+select * from main.criteria_evidence_history where run_id = (select run_id from main.latest_screen_run);
+
+create or replace view main.family_flags as
+select * from main.family_flags_history where run_id = (select run_id from main.latest_screen_run);

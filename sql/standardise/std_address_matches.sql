@@ -1,0 +1,66 @@
+-- std_address_matches: one row per distinct (address, postcode) in person records, with
+-- the gazetteer UPRN where exactly one gazetteer property shares its address key, and the
+-- household key: the UPRN when known, else the standardised address key.
+-- An address written without a postcode takes the key of the one postcoded address (in a
+-- person record or the gazetteer) with the same house number, flat and street; where there
+-- are several, it keeps its own key rather than guess.
+with written as (
+    select a.* from std_addresses as a
+    where exists (
+        select 1 from std_person_records as r
+        where r.address is not distinct from a.address
+            and r.postcode is not distinct from a.postcode
+    )
+),
+
+postcoded_twins as (
+    select w.address, w.postcode, min(c.address_key) as twin_key,
+        count(distinct c.address_key) as n_twins
+    from written as w
+    join std_addresses as c
+        on c.postcode is not null
+        and c.house_number is not distinct from w.house_number
+        and c.flat is not distinct from w.flat
+        and c.street = w.street
+    where w.postcode is null
+    group by w.address, w.postcode
+),
+
+person_addresses as (
+    select
+        w.* exclude (address_key),
+        case when t.n_twins = 1 then t.twin_key else w.address_key end as address_key
+    from written as w
+    left join postcoded_twins as t
+        on t.address is not distinct from w.address and t.postcode is null
+),
+
+gazetteer_keys as (
+    select a.address_key, min(g.uprn) as uprn, count(distinct g.uprn) as n_uprns
+    from stg_gazetteer as g
+    join std_addresses as a
+        on a.address is not distinct from g.address
+        and a.postcode is not distinct from g.postcode
+    where a.address_key is not null
+    group by a.address_key
+),
+
+final as (
+    select
+        p.address,
+        p.postcode,
+        p.address_std,
+        p.flat,
+        p.house_number,
+        p.street,
+        p.address_key,
+        case when g.n_uprns = 1 then g.uprn end as uprn,
+        case
+            when g.n_uprns = 1 then 'U:' || g.uprn
+            when p.address_key is not null then 'A:' || p.address_key
+        end as household_key
+    from person_addresses as p
+    left join gazetteer_keys as g using (address_key)
+)
+
+select * from final

@@ -1,0 +1,89 @@
+-- std_addresses: one row per distinct (address, postcode) written in a person record or
+-- the gazetteer, parsed into flat, house number and street, with the household key.
+--
+-- Addresses are upper-cased, punctuation dropped and street words expanded (RD -> ROAD);
+-- "2/14 Church Rd" and "Flat 2, 14 Church Road" both parse to flat 2, number 14.
+-- The key is postcode + number + flat + first street word: robust to abbreviations and
+-- a missing town, and never joins two flats of one building (the flat is in the key).
+-- Without a postcode the key falls back to the whole street name (std_address_matches
+-- then adopts the postcoded key of the one address that agrees on number, flat, street).
+with written as (
+    select distinct address, postcode from std_person_records
+    where address is not null or postcode is not null
+    union
+    select distinct address, postcode from stg_gazetteer
+),
+
+words as (
+    select map(list(word), list(standard)) as standard_of from ref_address_words
+),
+
+street_pattern as (
+    -- greedy: the last street word ("Park Avenue" is an avenue)
+    select '^(.*\b(' || string_agg(word, '|' order by word) || '))\b' as pattern
+    from ref_address_words
+    where is_street_type
+),
+
+cleaned as (
+    select
+        address,
+        postcode,
+        trim(regexp_replace(regexp_replace(
+            regexp_replace(upper(strip_accents(coalesce(address, ''))),
+                '^\s*(\d+[A-Z]?)\s*/\s*(\d+[A-Z]?)\b', 'FLAT \1 \2'),
+            '[^A-Z0-9 ]', ' ', 'g'), '\s+', ' ', 'g')) as compact
+    from written
+),
+
+expanded as (
+    select
+        address,
+        postcode,
+        array_to_string(
+            list_transform(string_split(compact, ' '), w -> coalesce(words.standard_of[w], w)),
+            ' ') as address_std
+    from cleaned, words
+),
+
+parsed as (
+    select
+        address,
+        postcode,
+        address_std,
+        coalesce(
+            nullif(regexp_extract(address_std, '^FLAT ([A-Z0-9]+) ', 1), ''),
+            nullif(regexp_extract(address_std, '^(\d+[A-Z]?) \d+[A-Z]? ', 1), '')
+        ) as flat,
+        regexp_replace(regexp_replace(address_std, '^FLAT [A-Z0-9]+ ', ''),
+            '^\d+[A-Z]? (\d+[A-Z]? )', '\1') as after_flat
+    from expanded
+),
+
+numbered as (
+    select
+        *,
+        nullif(regexp_extract(after_flat, '^(\d+[A-Z]?)\b', 1), '') as house_number,
+        trim(regexp_replace(after_flat, '^\d+[A-Z]?\b', '')) as rest
+    from parsed
+),
+
+final as (
+    select
+        address,
+        postcode,
+        address_std,
+        flat,
+        house_number,
+        coalesce(nullif(regexp_extract(rest, p.pattern, 1), ''), rest) as street,
+        case
+            when address_std = '' then null
+            when postcode is not null then concat_ws('|', postcode, house_number, flat,
+                split_part(rest, ' ', 1))
+            when address_std <> '' then concat_ws('|', '', house_number, flat,
+                coalesce(nullif(regexp_extract(rest, p.pattern, 1), ''), rest))
+        end as address_key
+    from numbered, street_pattern as p
+)
+
+select * from final

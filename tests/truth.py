@@ -1,0 +1,87 @@
+"""Compare a run's cohort with the generator's truth (used by the end-to-end tests)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+FLAGS = ("crime_asb", "education", "work", "local_filter")
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Cohort precision and recall against truth, and families whose flags disagree."""
+
+    n_cohort: int
+    n_true: int
+    n_true_positive: int
+    flag_mismatches: list[tuple[str, str]]
+    pair_precision: float
+    pair_recall: float
+
+    @property
+    def precision(self) -> float:
+        return self.n_true_positive / self.n_cohort if self.n_cohort else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.n_true_positive / self.n_true if self.n_true else 1.0
+
+
+def score(db: Path, truth: Path) -> Scores:
+    """Map each family to the truth household most of its members belong to."""
+    con = duckdb.connect(str(db), read_only=True)
+    con.execute(f"""
+        create temp table truth_records as
+            select * from read_csv('{truth}/records.csv', all_varchar = true);
+        create temp table truth_persons as
+            select * from read_csv('{truth}/persons.csv', all_varchar = true);
+        create temp table truth_households as
+            select * from read_csv('{truth}/households.csv', all_varchar = true);
+        create temp table record_links as
+            select pr.person_id, t.person_id as truth_person_id
+            from person_records as pr
+            join truth_records as t
+              on t.extract = pr.extract and cast(t.source_row as bigint) = pr.source_row
+            where t.person_id <> '';
+        create temp table family_truth as
+            select fm.family_id, mode(tp.household_id) as household_id
+            from family_members as fm
+            join (select distinct person_id, truth_person_id from record_links) as l
+                using (person_id)
+            join truth_persons as tp on tp.person_id = l.truth_person_id
+            group by fm.family_id;
+    """)
+    n_cohort = con.execute("select count(*) from cohort").fetchone()[0]
+    n_true = con.execute(
+        "select count(*) from truth_households where qualifies = 'true'").fetchone()[0]
+    n_tp = con.execute("""
+        select count(distinct ft.household_id) from cohort as c
+        join family_truth as ft using (family_id)
+        join truth_households as th using (household_id)
+        where th.qualifies = 'true'""").fetchone()[0]
+    checks = " or ".join(f"c.{f} <> (th.{f} = 'true')" for f in FLAGS)
+    mismatches = con.execute(f"""
+        select c.family_id, th.household_id from cohort as c
+        join family_truth as ft using (family_id)
+        join truth_households as th using (household_id)
+        where {checks} order by 1""").fetchall()
+    # pairwise person-link quality over record pairs
+    tp, predicted, actual = con.execute("""
+        with r as (select * from record_links),
+        pairs_pred as (select count(*) as n from r as a join r as b
+            on a.person_id = b.person_id and a.truth_person_id < b.truth_person_id),
+        same as (select a.truth_person_id, count(*) as n from r as a group by 1)
+        select
+            (select sum(n * (n - 1) / 2) from (select count(*) as n from r
+                group by person_id, truth_person_id)),
+            (select sum(n * (n - 1) / 2) from (select count(*) as n from r group by person_id)),
+            (select sum(n * (n - 1) / 2) from (select count(*) as n from r
+                group by truth_person_id))
+    """).fetchone()
+    con.close()
+    return Scores(n_cohort, n_true, n_tp, mismatches,
+                  pair_precision=(tp / predicted) if predicted else 1.0,
+                  pair_recall=(tp / actual) if actual else 1.0)
