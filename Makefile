@@ -21,7 +21,7 @@ demo: $(STAMP)
 	@echo "Outputs are in $(CURDIR)/out (database: out/familyscreen.duckdb, report: out/report.html)"
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

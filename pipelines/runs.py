@@ -13,7 +13,6 @@ import subprocess
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
@@ -83,6 +82,7 @@ def prepare(extracts: Path, as_of: str, out: Path, db: Path | None, criteria: Pa
                     {"run_id": run_id, "as_of": as_of_date, "name": rules.name,
                      "version": rules.version, "sha": rules.sha256, "started": started,
                      "code": code_version()})
+    db.chmod(0o600)  # personal data: readable by its owner only
     run = ScreenRun(run_id, extracts, as_of_date, out, db, criteria, started, previous)
     return run, rules
 
@@ -99,18 +99,15 @@ def mark_failed(run: ScreenRun, step: str, error: BaseException) -> None:
         pass  # the database itself is the problem; the error already says so
 
 
-def write_outputs(con: duckdb.DuckDBPyConnection, run: ScreenRun, rules: RuleSet,
-                  loaded: list[dict[str, Any]], validated: list[dict[str, Any]]
+def write_outputs(con: duckdb.DuckDBPyConnection, run: ScreenRun, rules: RuleSet
                   ) -> dict[str, int]:
     """Write CSVs, report and manifest, publish the database, then move the files in."""
-    by_extract = {v["extract"]: v for v in validated}
-    inputs = [
-        {"extract": item["name"], "file": Path(item["path"]).name if item["path"] else None,
-         "sha256": item["sha256"], "encoding": item["encoding"],
-         **{k: by_extract[item["name"]][k]
-            for k in ("rows_read", "rows_staged", "rows_rejected", "values_nulled")}}
-        for item in loaded
-    ]
+    inputs = report.rows(con, """
+        select f.extract, f.path, f.sha256, f.encoding, c.rows_read, c.rows_staged,
+            c.rows_rejected, c.values_nulled
+        from work.input_files as f join work.input_counts as c using (extract)""")
+    for item in inputs:
+        item["file"] = Path(item.pop("path")).name if item["path"] else None
     totals = {k: sum(i[k] for i in inputs) for k in ("rows_read", "rows_staged", "rows_rejected")}
     counts = totals | dict(zip(
         ("persons", "families", "cohort", "new", "cohort_members"),

@@ -280,7 +280,7 @@ class Generator:
             elif hit and mode == "permanent":
                 self.exclusion(child, "permanent",
                                self.as_of - dt.timedelta(days=self.rng.randint(0, window_days)))
-            elif self.chance(0.15):  # decoy: two suspensions, or old ones
+            elif self.chance(0.15):  # decoy: two suspensions are not three
                 for _ in range(2):
                     self.exclusion(child, "suspension",
                                    self.as_of - dt.timedelta(days=self.rng.randint(0, window_days)))
@@ -385,11 +385,13 @@ class Generator:
         self.build_households()
         for hh in self.households:
             has_pupils = any(p.upn for p in hh.members)
+            # about a quarter of households have several problems, as in a real borough
+            p = 0.65 if self.chance(0.25) else 0.12
             hh.flags = {
-                "crime_asb": self.crime_asb(hh, self.chance(0.3)),
-                "education": self.education(hh, has_pupils and self.chance(0.4)),
-                "work": self.work(hh, self.chance(0.45)),
-                "local_filter": self.local(hh, self.chance(0.35)),
+                "crime_asb": self.crime_asb(hh, self.chance(p)),
+                "education": self.education(hh, has_pupils and self.chance(p + 0.1)),
+                "work": self.work(hh, self.chance(p + 0.1)),
+                "local_filter": self.local(hh, self.chance(p)),
             }
             national = sum(hh.flags[c] for c in ("crime_asb", "education", "work"))
             hh.flags["qualifies"] = national == 3 or (national >= 2 and hh.flags["local_filter"])

@@ -1,0 +1,102 @@
+"""The screening's steps in order, each a plain function of the run and its rule set.
+
+Each opens the run database, calls one module of the data's path and returns counts.
+The Prefect flow wraps each as a task; tests call them directly.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import pandas as pd
+
+from pipelines import cohort, criteria, extract, households, link, runs, standardise, validate
+from pipelines.criteria import RuleSet
+from pipelines.db import WORK, connect
+from pipelines.runs import ScreenRun
+from schemas import EXTRACTS
+
+log = logging.getLogger("familyscreen")
+Step = Callable[[ScreenRun, RuleSet], dict[str, int]]
+
+
+def load(run: ScreenRun, rules: RuleSet) -> dict[str, int]:
+    """Extract files → ``raw_*``; what was read is kept in ``work.input_files``."""
+    with connect(run.db) as con:
+        loaded = extract.load_all(con, run.extracts, EXTRACTS)
+        frame = pd.DataFrame([{"extract": x.name, "path": x.path, "sha256": x.sha256,
+                               "encoding": x.encoding} for x in loaded])
+        con.register("__files", frame)
+        con.execute(f"create or replace table {WORK}.input_files as select * from __files")
+    counts = {x.name: x.rows_read for x in loaded}
+    log.info("load: %s", counts)
+    return counts
+
+
+def validate_and_stage(run: ScreenRun, rules: RuleSet) -> dict[str, int]:
+    """``raw_*`` → pandera → ``stg_*`` + rejects; counts kept in ``work.input_counts``."""
+    with connect(run.db) as con:
+        counts = validate.validate_all(con, EXTRACTS, pd.Timestamp(run.as_of))
+        con.register("__counts", pd.DataFrame([vars(c) for c in counts]))
+        con.execute(f"create or replace table {WORK}.input_counts as select * from __counts")
+    for c in counts:
+        log.info("validate %s: %d staged, %d rejected, %d values nulled",
+                 c.extract, c.rows_staged, c.rows_rejected, c.values_nulled)
+    return {c.extract: c.rows_rejected for c in counts}
+
+
+def standardise_records(run: ScreenRun, rules: RuleSet) -> dict[str, int]:
+    with connect(run.db) as con:
+        return standardise.standardise(con, rules, run.as_of.isoformat())
+
+
+def link_persons(run: ScreenRun, rules: RuleSet) -> dict[str, int]:
+    with connect(run.db) as con:
+        return link.link(con, run.as_of.isoformat(), run.previous_run_id)
+
+
+def form_households(run: ScreenRun, rules: RuleSet) -> dict[str, int]:
+    with connect(run.db) as con:
+        return households.form_households(con, run.previous_run_id)
+
+
+def apply_criteria(run: ScreenRun, rules: RuleSet) -> dict[str, int]:
+    with connect(run.db) as con:
+        return criteria.evaluate(con, rules, run.as_of)
+
+
+def build_cohort(run: ScreenRun, rules: RuleSet) -> dict[str, int]:
+    with connect(run.db) as con:
+        return cohort.build_cohort(con, rules, run.previous_run_id)
+
+
+def write_outputs(run: ScreenRun, rules: RuleSet) -> dict[str, int]:
+    with connect(run.db) as con:
+        return runs.write_outputs(con, run, rules)
+
+
+STEPS: list[tuple[str, Step]] = [
+    ("load", load),
+    ("validate", validate_and_stage),
+    ("standardise", standardise_records),
+    ("link", link_persons),
+    ("households", form_households),
+    ("criteria", apply_criteria),
+    ("cohort", build_cohort),
+    ("outputs", write_outputs),
+]
+
+
+def execute(run: ScreenRun, rules: RuleSet,
+            wrap: Callable[[str, Step], Step] = lambda name, step: step) -> dict[str, int]:
+    """Run every step in order; a failure is recorded against its step, then re-raised."""
+    name = STEPS[0][0]
+    counts: dict[str, int] = {}
+    try:
+        for name, step in STEPS:
+            counts = wrap(name, step)(run, rules)
+    except Exception as exc:
+        runs.mark_failed(run, name, exc)
+        raise
+    return counts

@@ -1,0 +1,28 @@
+"""Shared fixtures: Prefect kept in a temporary home, and extract folders built in tests."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# Before Prefect is imported anywhere: its home, database and logs in a temporary folder.
+_PREFECT_HOME = tempfile.mkdtemp(prefix="familyscreen-prefect-")
+os.environ["PREFECT_HOME"] = _PREFECT_HOME
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+from tests.build import Extracts  # noqa: E402
+
+
+@pytest.fixture
+def extracts(tmp_path: Path) -> Extracts:
+    """An extracts folder with every required file present (header only until filled)."""
+    return Extracts(tmp_path / "extracts")
+
+
+@pytest.fixture
+def prefect_home() -> Path:
+    return Path(_PREFECT_HOME)

@@ -1,0 +1,148 @@
+"""Load step: files as agencies hand them over → raw tables, or a one-line fatal error."""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from pipelines import extract
+from pipelines.db import RunError, connect
+from schemas import EXTRACTS
+
+SPEC = EXTRACTS["benefits"]
+HEADER = "forename,surname,date_of_birth,address,postcode,nino,benefit,claim_start,claim_end"
+ROW = "Ann,Lee,2001-02-03,1 High St,CH41 1AA,AB123456C,jsa,2024-01-01,"
+
+
+@pytest.fixture
+def con():
+    with connect(":memory:") as c:
+        c.execute("create table work.load_rejects (extract varchar, source_row bigint, "
+                  "\"column\" varchar, problem varchar, raw_values varchar)")
+        yield c
+
+
+def write(folder: Path, data: bytes, name: str = "benefits.csv") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_bytes(data)
+    return folder
+
+
+def raw(con, name="benefits"):
+    return con.execute(f"select * from work.raw_{name} order by source_row").df()
+
+
+@pytest.mark.parametrize(("label", "data", "encoding"), [
+    ("utf-8", f"{HEADER}\nZoë,O’Brien,,,,AB123456C,jsa,2024-01-01,\n".encode(), "utf-8"),
+    ("utf-8 with BOM",
+     codecs.BOM_UTF8 + f"{HEADER}\nZoë,O’Brien,,,,AB123456C,jsa,2024-01-01,\n".encode(),
+     "utf-8-sig"),
+    ("windows-1252",
+     f"{HEADER}\nZoë,O’Brien,,,,AB123456C,jsa,2024-01-01,\n".encode("cp1252"), "cp1252"),
+    ("utf-16 with BOM",
+     f"{HEADER}\nZoë,O’Brien,,,,AB123456C,jsa,2024-01-01,\n".encode("utf-16"), "utf-16"),
+])
+def test_encodings_are_detected_not_assumed(con, tmp_path, label, data, encoding):
+    loaded = extract.load_extract(con, SPEC, write(tmp_path, data))
+    assert loaded.encoding == encoding, label
+    df = raw(con)
+    assert df.loc[0, "forename"] == "Zoë"
+    assert df.loc[0, "surname"] == "O’Brien"
+
+
+def test_headers_match_case_insensitively_after_trimming_and_extras_are_kept(con, tmp_path):
+    header = " Forename ,SURNAME,date_of_birth,Address,postcode,NINO,benefit,claim_start," \
+             "claim_end,Caseworker Notes"
+    write(tmp_path, f"{header}\n{ROW},keep me\n".encode())
+    extract.load_extract(con, SPEC, tmp_path)
+    df = raw(con)
+    assert list(df.columns[:3]) == ["source_row", "forename", "surname"]
+    assert df.loc[0, "caseworker notes"] == "keep me"
+
+
+def test_source_rows_count_data_rows_from_one(con, tmp_path):
+    write(tmp_path, f"{HEADER}\n{ROW}\n{ROW}\n{ROW}\n".encode())
+    loaded = extract.load_extract(con, SPEC, tmp_path)
+    assert loaded.rows_read == 3
+    assert raw(con)["source_row"].tolist() == [1, 2, 3]
+
+
+def test_quoted_newlines_stay_inside_one_row(con, tmp_path):
+    row = 'Ann,Lee,2001-02-03,"Flat 2\n14 Church Rd",CH41 1AA,AB123456C,jsa,2024-01-01,'
+    write(tmp_path, f"{HEADER}\n{row}\n{ROW}\n".encode())
+    extract.load_extract(con, SPEC, tmp_path)
+    df = raw(con)
+    assert len(df) == 2
+    assert df.loc[0, "address"] == "Flat 2\n14 Church Rd"
+
+
+def test_ragged_rows_are_set_aside_and_later_rows_keep_their_numbers(con, tmp_path):
+    write(tmp_path, f"{HEADER}\n{ROW}\nAnn,Lee,too,few\n{ROW}\n{ROW},extra\n{ROW}\n".encode())
+    loaded = extract.load_extract(con, SPEC, tmp_path)
+    assert loaded.rows_read == 5
+    assert raw(con)["source_row"].tolist() == [1, 3, 5]
+    rejects = con.execute("select source_row, problem from work.load_rejects "
+                          "order by source_row").fetchall()
+    assert [r[0] for r in rejects] == [2, 4]
+    assert "4 fields, the header has 9" in rejects[0][1]
+
+
+def test_header_only_file_is_an_empty_extract(con, tmp_path):
+    write(tmp_path, f"{HEADER}\n".encode())
+    assert extract.load_extract(con, SPEC, tmp_path).rows_read == 0
+    assert raw(con).empty
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (b"", "benefits.csv: the file is empty (no header row)"),
+    (HEADER.replace(",nino", "").encode() + b"\n", "benefits.csv: required column 'nino' is "
+                                                   "missing"),
+    (f"{HEADER},NINO\n".encode(), "benefits.csv: column 'nino' appears twice in the header row"),
+    (HEADER.replace(",", ";").encode() + b"\n", "benefits.csv: the header looks "
+                                                "semicolon-delimited"),
+    (b"PK\x03\x04\x14\x00\x06\x00", "benefits.csv: this is an Excel workbook, not a CSV"),
+    (b"forename\n\x81\x8d\x8f\n", "benefits.csv: unreadable text encoding"),
+])
+def test_files_that_cannot_be_read_stop_the_run_naming_file_and_column(con, tmp_path, data,
+                                                                        message):
+    write(tmp_path, data)
+    with pytest.raises(RunError) as err:
+        extract.load_extract(con, SPEC, tmp_path)
+    assert str(err.value).startswith(message)
+    assert "\n" not in str(err.value)
+
+
+def test_missing_required_extract_is_fatal_and_optional_one_is_empty(con, tmp_path):
+    tmp_path.mkdir(exist_ok=True)
+    with pytest.raises(RunError, match=r"benefits\.csv: required extract is missing"):
+        extract.load_extract(con, SPEC, tmp_path)
+    loaded = extract.load_extract(con, EXTRACTS["gazetteer"], tmp_path)
+    assert loaded.path is None and loaded.rows_read == 0
+    assert raw(con, "gazetteer").empty
+
+
+def test_csv_and_parquet_of_one_extract_is_ambiguous(con, tmp_path):
+    write(tmp_path, f"{HEADER}\n".encode())
+    write(tmp_path, b"x", "benefits.parquet")
+    with pytest.raises(RunError, match="keep one"):
+        extract.load_extract(con, SPEC, tmp_path)
+
+
+def test_parquet_columns_become_text_with_iso_dates_and_whole_numbers(con, tmp_path):
+    import datetime as dt
+    table = pa.table({
+        "UPRN": pa.array([100.0, 200.0]), "address": ["1 High St", "2 High St"],
+        "postcode": ["CH41 1AA", "CH41 1AB"], "ward": ["Oxton", "Oxton"],
+        "surveyed": pa.array([dt.datetime(2024, 5, 1), dt.datetime(2024, 6, 2)]),
+    })
+    tmp_path.mkdir(exist_ok=True)
+    pq.write_table(table, tmp_path / "gazetteer.parquet")
+    loaded = extract.load_extract(con, EXTRACTS["gazetteer"], tmp_path)
+    assert loaded.encoding is None and loaded.rows_read == 2
+    df = raw(con, "gazetteer")
+    assert df["uprn"].tolist() == ["100", "200"]
+    assert df["surveyed"].tolist() == ["2024-05-01", "2024-06-02"]
