@@ -11,8 +11,10 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from pipelines.db import RunError
+from pipelines.runs import parse_as_of
 
 
 def parser() -> argparse.ArgumentParser:
@@ -29,6 +31,13 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    try:  # arguments an analyst can fix are checked before the engine starts
+        parse_as_of(args.as_of)
+        if not Path(args.extracts).is_dir():
+            raise RunError(f"{args.extracts}: extracts folder not found")
+    except RunError as exc:
+        print(f"familyscreen: {exc}", file=sys.stderr)
+        return 2
     # Prefect's usage telemetry would call out of a council network; never wanted here.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     from pipelines.flows import screen  # imported late: Prefect is slow to import

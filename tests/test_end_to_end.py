@@ -1,0 +1,148 @@
+"""End to end on generated boroughs with known truth, reruns, failures and the CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines import cli, cohort, flows, sample
+from tests.build import AS_OF, screen
+from tests.truth import score
+
+
+@pytest.fixture(scope="module")
+def clean_borough(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("clean") / "extracts"
+    sample.generate(folder, households=250, seed=11, as_of=AS_OF, noise=0)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def noisy_borough(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("noisy") / "extracts"
+    sample.generate(folder, households=300, seed=5, as_of=AS_OF, noise=1)
+    return folder
+
+
+def test_clean_borough_gives_exactly_the_true_cohort_with_the_right_flags(clean_borough,
+                                                                         tmp_path):
+    run, counts = screen(clean_borough, tmp_path / "out")
+    s = score(run.db, clean_borough / "truth")
+    assert s.n_true > 20, "the generator should make a real cohort"
+    assert (s.precision, s.recall) == (1.0, 1.0)
+    assert s.flag_mismatches == []
+    assert (s.pair_precision, s.pair_recall) == (1.0, 1.0)
+    assert counts["rows_rejected"] == 0
+
+
+def test_noisy_borough_cohort_against_truth(noisy_borough, tmp_path):
+    run, counts = screen(noisy_borough, tmp_path / "out")
+    s = score(run.db, noisy_borough / "truth")
+    assert s.precision >= 0.97 and s.recall >= 0.97, s
+    assert s.pair_precision >= 0.99 and s.pair_recall >= 0.98, s
+    assert counts["rows_rejected"] == 6          # the generator's planted bad rows
+    manifest = json.loads((tmp_path / "out" / "run_manifest.json").read_text())
+    for item in manifest["inputs"]:
+        assert item["rows_read"] == item["rows_staged"] + item["rows_rejected"], item
+    assert {i["extract"]: i["encoding"] for i in manifest["inputs"]}["local_indicators"] \
+        == "cp1252"
+
+
+def test_same_inputs_give_byte_identical_csvs(clean_borough, tmp_path):
+    for name in ("a", "b"):
+        screen(clean_borough, tmp_path / name)
+    for csv in ("cohort_families.csv", "cohort_members.csv", "rejects.csv"):
+        assert (tmp_path / "a" / csv).read_bytes() == (tmp_path / "b" / csv).read_bytes()
+
+
+def test_second_run_keeps_history_ids_and_marks_families_continuing(clean_borough, tmp_path):
+    out = tmp_path / "out"
+    first, _ = screen(clean_borough, out)
+    families = (out / "cohort_families.csv").read_text(encoding="utf-8-sig")
+    second, counts = screen(clean_borough, out)
+    assert counts["new"] == 0
+    again = (out / "cohort_families.csv").read_text(encoding="utf-8-sig")
+    assert again == families.replace(",new,", ",continuing,")
+    con = duckdb.connect(str(second.db), read_only=True)
+    assert con.execute("select count(*), count(distinct run_id) from runs "
+                       "where status = 'succeeded'").fetchone() == (2, 2)
+    assert con.execute("select run_id from cohort limit 1").fetchone()[0] == second.run_id
+    n_first = con.execute("select count(*) from cohort_history where run_id = $r",
+                          {"r": first.run_id}).fetchone()[0]
+    assert n_first == con.execute("select count(*) from cohort").fetchone()[0]
+
+
+def test_a_run_that_fails_part_way_leaves_earlier_outputs_and_views_intact(
+        clean_borough, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    first, _ = screen(clean_borough, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.suffix != ".duckdb"}
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+    monkeypatch.setattr(cohort, "publish", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        screen(clean_borough, out, as_of=AS_OF + dt.timedelta(days=30))
+    after = {p.name: p.read_bytes() for p in out.iterdir() if p.suffix != ".duckdb"}
+    assert after == before
+    con = duckdb.connect(str(first.db), read_only=True)
+    assert con.execute("select status, failed_step, failure_reason from runs "
+                       "order by started_at desc, run_id desc limit 1").fetchone() \
+        == ("failed", "outputs", "disk full")
+    assert con.execute("select distinct run_id from families").fetchall() == [(first.run_id,)]
+
+
+def test_flow_function_runs_without_the_engine(clean_borough, tmp_path):
+    counts = flows.screen.fn(extracts=str(clean_borough), as_of="2025-09-30",
+                             out=str(tmp_path / "out"))
+    assert counts["cohort"] > 0
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--as-of", "2025-13-01"], "--as-of '2025-13-01' is not a date in YYYY-MM-DD form"),
+    (["--as-of", "30/09/2025"], "--as-of '30/09/2025' is not a date"),
+    (["--extracts", "/no/such/folder"], "/no/such/folder: extracts folder not found"),
+])
+def test_cli_rejects_bad_arguments_with_one_line(tmp_path, capsys, args, message):
+    base = {"--extracts": str(tmp_path), "--as-of": "2025-09-30", "--out": str(tmp_path / "o")}
+    base.update(dict(zip(args[::2], args[1::2], strict=True)))
+    code = cli.main(["screen", *[x for kv in base.items() for x in kv]])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith(f"familyscreen: {message}") and err.count("\n") == 1
+
+
+@pytest.mark.engine
+def test_cli_through_the_prefect_engine_leaves_no_personal_data_in_prefect(
+        clean_borough, tmp_path, capsys, prefect_home):
+    """The real engine: exit 0, outputs written; a missing extract exits 2 with one line;
+    Prefect's own database holds no name, date of birth or identifier."""
+    out = tmp_path / "out"
+    assert cli.main(["screen", "--extracts", str(clean_borough), "--as-of", "2025-09-30",
+                     "--out", str(out)]) == 0
+    assert "families in the cohort" in capsys.readouterr().out
+    assert (out / "report.html").exists() and (out / "cohort_members.csv").exists()
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert cli.main(["screen", "--extracts", str(empty), "--as-of", "2025-09-30",
+                     "--out", str(tmp_path / "o2")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("familyscreen: ") and "school_attendance.csv: required " \
+        "extract is missing" in err[-1]
+
+    con = duckdb.connect(str(out / "familyscreen.duckdb"), read_only=True)
+    secrets = {v for row in con.execute(
+        "select forename, surname, cast(date_of_birth as varchar), upn, nino from persons "
+        "where forename is not null and upn is not null or nino is not null limit 200"
+    ).fetchall() for v in row if v and len(v) > 3}
+    prefect_db = next(prefect_home.rglob("*.db"))
+    dump = "\n".join(sqlite3.connect(prefect_db).iterdump())
+    assert "screen" in dump                                   # the flow run is there
+    leaked = sorted(s for s in secrets if s in dump)
+    assert leaked == []

@@ -1,0 +1,178 @@
+"""Linkage and households: one person from many records, one family per address."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pytest
+
+from tests.build import AS_OF, Extracts, make_upn, person, screen
+
+D = dt.date
+
+
+def pupil(ex: Extracts, n: int, p: dict, year="2024/25", term="summer", **extra) -> None:
+    ex.add("school_attendance", **p, upn=make_upn(n), school_urn="123456",
+           academic_year=year, term=term, sessions_possible=100,
+           sessions_authorised_absence=0, sessions_unauthorised_absence=0, provision="",
+           **extra)
+
+
+def claimant(ex: Extracts, nino: str, p: dict, end=None) -> None:
+    ex.add("benefits", **p, nino=nino, benefit="hb", claim_start="2020-01-01",
+           claim_end=end or "")
+
+
+def offender(ex: Extracts, ref: str, p: dict, when=D(2025, 1, 10)) -> None:
+    ex.add("police_offences", **p, police_ref=ref, offence_date=when, disposal_date=when,
+           disposal="nfa")
+
+
+def run(ex: Extracts, tmp_path, **kw) -> duckdb.DuckDBPyConnection:
+    result, _ = screen(ex.write(), tmp_path / "out", **kw)
+    return duckdb.connect(str(result.db), read_only=True)
+
+
+def persons_of(con, surname: str) -> list[tuple]:
+    return con.execute("""
+        select p.person_id, p.forename, p.household_key, count(*) as n_records
+        from work.persons as p join work.person_records as r using (person_id)
+        where p.surname = $s group by all order by 1""", {"s": surname}).fetchall()
+
+
+def test_nickname_case_and_punctuation_still_link_on_name_and_dob(extracts, tmp_path):
+    claimant(extracts, "AB000001C", person("William", "O'Brien", "1980-04-05",
+                                          "1 Oak Close", "CH41 1AA"))
+    offender(extracts, "01/000001A", person("BILL", "OBRIEN", "05/04/1980",
+                                            "1 Oak Cl", "ch411aa"))
+    con = run(extracts, tmp_path)
+    people = con.execute("select person_id from work.persons").fetchall()
+    assert len(people) == 1
+    methods = dict(con.execute("select extract, match_method from work.person_records"
+                               ).fetchall())
+    assert methods == {"benefits": "name_dob", "police_offences": "name_dob"}
+
+
+def test_different_dates_of_birth_do_not_link(extracts, tmp_path):
+    claimant(extracts, "AB000001C", person("Ann", "Lee", "1980-04-05", "1 Oak Close",
+                                          "CH41 1AA"))
+    offender(extracts, "01/000001A", person("Ann", "Lee", "1980-05-04", "1 Oak Close",
+                                            "CH41 1AA"))
+    con = run(extracts, tmp_path)
+    assert con.execute("select count(*) from work.persons").fetchone()[0] == 2
+
+
+def test_records_with_different_identifiers_of_one_system_are_never_one_person(
+        extracts, tmp_path):
+    """Two pupils, same name and birthday, different UPNs and homes: a police record at
+    one of the homes links to that pupil only (address breaks the tie)."""
+    pupil(extracts, 1, person("Sam", "Hall", "2011-01-01", "1 Oak Close", "CH41 1AA"))
+    pupil(extracts, 2, person("Sam", "Hall", "2011-01-01", "9 Elm Grove", "CH42 2BB"))
+    offender(extracts, "01/000001A", person("Sam", "Hall", "2011-01-01", "9 Elm Grove",
+                                            "CH42 2BB"))
+    con = run(extracts, tmp_path)
+    rows = con.execute("""
+        select p.upn, list(r.extract order by r.extract) from work.persons as p
+        join work.person_records as r using (person_id) group by all order by 1""").fetchall()
+    assert rows == [(make_upn(1), ["school_attendance"]),
+                    (make_upn(2), ["police_offences", "school_attendance"])]
+
+
+def test_same_identifier_links_whatever_the_names(extracts, tmp_path):
+    pupil(extracts, 1, person("Jo", "Hall", "2011-01-01", "1 Oak Close", "CH41 1AA"))
+    extracts.add("school_exclusions", upn=make_upn(1), category="suspension",
+                 start_date="2025-01-01")
+    pupil(extracts, 1, person("Joanne", "Hall-Smith", "2011-01-01", "1 Oak Close",
+                              "CH41 1AA"), term="spring")
+    con = run(extracts, tmp_path)
+    assert con.execute("select count(distinct person_id) from work.person_records"
+                       ).fetchone()[0] == 1
+    assert {m for (m,) in con.execute("select match_method from work.person_records")
+            .fetchall()} == {"source_key"}
+
+
+def test_current_address_is_the_newest_records(extracts, tmp_path):
+    """A mover: the older police record has the old address, the benefit claim the new."""
+    offender(extracts, "01/000001A", person("Ann", "Lee", "1980-04-05", "3 Old Road",
+                                            "CH43 3CC"), when=D(2024, 11, 1))
+    claimant(extracts, "AB000001C", person("Ann", "Lee", "1980-04-05", "1 Oak Close",
+                                          "CH41 1AA"))
+    con = run(extracts, tmp_path)
+    (address,) = con.execute("select address from work.persons").fetchone()
+    assert address == "1 Oak Close"
+
+
+@pytest.mark.parametrize(("a", "b", "same"), [
+    (("Flat 2, 14 Church Rd", "CH41 1AA"), ("2/14 CHURCH ROAD", "CH41 1AA"), True),
+    (("Flat 2, 14 Church Road, Birkenhead", "CH41 1AA"), ("flat 2 14 church rd", "ch41 1aa"),
+     True),
+    (("Flat 1, 14 Church Road", "CH41 1AA"), ("Flat 2, 14 Church Road", "CH41 1AA"), False),
+    (("14 Church Road", "CH41 1AA"), ("Flat 2, 14 Church Road", "CH41 1AA"), False),
+    (("14 Church Road", "CH41 1AA"), ("16 Church Road", "CH41 1AA"), False),
+    (("14 Church Road", "CH41 1AA"), ("14 Church Road", ""), True),
+    (("3 Park Avenue", "CH41 1AA"), ("3 Park Ave, Birkenhead", "CH41 1AA"), True),
+])
+def test_addresses_written_differently_are_one_household_but_flats_never_join(
+        extracts, tmp_path, a, b, same):
+    claimant(extracts, "AB000001C", person("Ann", "Lee", "1980-04-05", *a))
+    claimant(extracts, "AB000002C", person("Bob", "Lee", "1979-01-02", *b))
+    con = run(extracts, tmp_path)
+    n = con.execute("select count(*) from work.families").fetchone()[0]
+    assert (n == 1) is same
+
+
+def test_gazetteer_gives_uprn_ward_and_deprivation(extracts, tmp_path):
+    extracts.add("gazetteer", uprn="100200300", address="Flat 2, 14 Church Road, Birkenhead",
+                 postcode="CH41 1AA", ward="Oxton", lsoa="E01000123", imd_decile="2")
+    claimant(extracts, "AB000001C", person("Ann", "Lee", "1980-04-05", "2/14 Church Rd",
+                                          "CH41 1AA"))
+    con = run(extracts, tmp_path)
+    row = con.execute("select uprn, address, ward, imd_decile from work.families").fetchone()
+    assert row == ("100200300", "Flat 2, 14 Church Road, Birkenhead", "Oxton", 2)
+
+
+def test_children_and_adults_by_age_on_the_as_of_date(extracts, tmp_path):
+    home = ("1 Oak Close", "CH41 1AA")
+    claimant(extracts, "AB000001C", person("Ann", "Lee", "1980-04-05", *home))
+    pupil(extracts, 1, person("Kim", "Lee", "2007-09-30", *home))   # 18 on the as-of date
+    pupil(extracts, 2, person("Max", "Lee", "2007-10-01", *home))   # 17
+    pupil(extracts, 3, person("Ola", "Lee", "", *home))             # no date of birth
+    con = run(extracts, tmp_path)
+    roles = dict(con.execute("select p.forename, m.role from work.family_members as m "
+                             "join work.persons as p using (person_id)").fetchall())
+    assert roles == {"Ann": "adult", "Kim": "adult", "Max": "child", "Ola": "child"}
+    assert con.execute("select members, children, adults from work.families").fetchone() \
+        == (4, 2, 2)
+
+
+def test_ids_are_kept_across_runs_when_membership_is_substantially_the_same(extracts,
+                                                                            tmp_path):
+    homes = {"a": ("1 Oak Close", "CH41 1AA"), "b": ("2 Oak Close", "CH41 1AA"),
+             "c": ("3 Oak Close", "CH41 1AA")}
+    claimant(extracts, "AB000001C", person("Ann", "Lee", "1980-04-05", *homes["a"]))
+    pupil(extracts, 1, person("Max", "Lee", "2012-10-01", *homes["a"]))
+    pupil(extracts, 2, person("Ola", "Lee", "2014-10-01", *homes["a"]))
+    claimant(extracts, "AB000002C", person("Bob", "Fry", "1970-01-02", *homes["b"]))
+    claimant(extracts, "AB000004C", person("Dee", "Gee", "1960-01-02", *homes["c"]))
+    db = tmp_path / "screen.duckdb"
+    con = run(extracts, tmp_path, db=db)
+    first = dict(con.execute("select p.forename, m.family_id from work.family_members as m "
+                             "join work.persons as p using (person_id)").fetchall())
+    people = dict(con.execute("select forename, person_id from work.persons").fetchall())
+    con.close()
+
+    # next month: a child appears at home a; Bob's partner joins him; two join Dee
+    pupil(extracts, 3, person("Pip", "Lee", "2020-10-01", *homes["a"]))
+    claimant(extracts, "AB000003C", person("Cat", "Fry", "1972-01-02", *homes["b"]))
+    claimant(extracts, "AB000005C", person("Eve", "Gee", "1990-01-02", *homes["c"]))
+    claimant(extracts, "AB000006C", person("Fay", "Gee", "1992-01-02", *homes["c"]))
+    con = run(extracts, tmp_path, db=db, as_of=AS_OF + dt.timedelta(days=31))
+    second = dict(con.execute("select p.forename, m.family_id from work.family_members as m "
+                              "join work.persons as p using (person_id)").fetchall())
+    again = dict(con.execute("select forename, person_id from work.persons").fetchall())
+    assert {k: again[k] for k in people} == people
+    assert second["Ann"] == second["Pip"] == first["Ann"]   # 3 of 4 shared: kept
+    assert second["Bob"] == second["Cat"] == first["Bob"]   # 1 of 2: at the 0.5 bar, kept
+    assert second["Dee"] == second["Eve"] != first["Dee"]   # 1 of 3: below it, a new id
+    assert first["Dee"] not in second.values()
