@@ -40,6 +40,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     # Prefect's usage telemetry would call out of a council network; never wanted here.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # Without a Prefect server, the engine starts a temporary one; on a new machine its
+    # first start migrates a database and takes longer than Prefect's 20 s default.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     from pipelines.flows import screen  # imported late: Prefect is slow to import
 
     try:

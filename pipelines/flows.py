@@ -8,6 +8,7 @@ output folder. Called as ``screen.fn(...)`` (no flow run), the steps run directl
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from prefect import flow, task
@@ -24,13 +25,16 @@ def as_task(name: str, step: steps.Step) -> steps.Step:
 
 
 @flow(name="screen", persist_result=False, log_prints=False)
-def screen(extracts: str, as_of: str, out: str, db: str | None = None,
+def screen(extracts: str, out: str, as_of: str | None = None, db: str | None = None,
            criteria_file: str | None = None) -> dict[str, int]:
     """Screen one folder of extracts at an as-of date into ``out``; returns counts.
+
+    ``as_of`` defaults to the day the run starts (a scheduled monthly run).
 
     A run that cannot go ahead raises :class:`pipelines.db.RunError`; the ``runs`` table
     records the step and reason, and earlier outputs stay as they were.
     """
+    as_of = as_of or dt.date.today().isoformat()
     run, rules = runs.prepare(Path(extracts), as_of, Path(out), Path(db) if db else None,
                               Path(criteria_file) if criteria_file else None)
     return steps.execute(run, rules, as_task)
