@@ -45,8 +45,14 @@ def build_cohort(con: duckdb.DuckDBPyConnection, rules: RuleSet, previous_run_id
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the history tables and fixed views if this is a new database."""
+    """Create the history tables if this is a new database, and the analysts' views:
+    each contract name shows its history table's rows of the latest screening run."""
     con.execute((SQL_DIR / "schema.sql").read_text())
+    for name, history in PUBLISHED.items():
+        if name != "cohort":  # rebuilt at publish, with the run's criteria as columns
+            con.execute(f"create or replace view main.{quote_ident(name)} as "
+                        f"select * from main.{quote_ident(history)} "
+                        "where run_id = (select run_id from main.latest_screen_run)")
 
 
 def cohort_view_sql(rules: RuleSet) -> str:

@@ -79,26 +79,5 @@ where command = 'screen' and status = 'succeeded'
 order by finished_at desc, run_id desc
 limit 1;
 
-create or replace view main.rejects as
-select * from main.rejects_history where run_id = (select run_id from main.latest_screen_run);
-
-create or replace view main.value_warnings as
-select * from main.value_warnings_history where run_id = (select run_id from main.latest_screen_run);
-
-create or replace view main.person_records as
-select * from main.person_records_history where run_id = (select run_id from main.latest_screen_run);
-
-create or replace view main.persons as
-select * from main.persons_history where run_id = (select run_id from main.latest_screen_run);
-
-create or replace view main.families as
-select * from main.families_history where run_id = (select run_id from main.latest_screen_run);
-
-create or replace view main.family_members as
-select * from main.family_members_history where run_id = (select run_id from main.latest_screen_run);
-
-create or replace view main.criteria_evidence as
-select * from main.criteria_evidence_history where run_id = (select run_id from main.latest_screen_run);
-
-create or replace view main.family_flags as
-select * from main.family_flags_history where run_id = (select run_id from main.latest_screen_run);
+-- One view per published table (rejects, persons, families, …) is created from the list
+-- in pipelines/cohort.py; the cohort view is rebuilt by each run for its rule set.
