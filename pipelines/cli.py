@@ -1,5 +1,5 @@
-"""The ``familyscreen`` command: ``familyscreen screen --extracts DIR --as-of YYYY-MM-DD
---out DIR [--db FILE] [--criteria FILE]`` runs the screening flow.
+"""The ``familyscreen`` command: ``familyscreen screen|claims --extracts DIR --as-of
+YYYY-MM-DD --out DIR [--db FILE] [--criteria FILE]`` runs the screening or claims flow.
 
 Exit 0 on success (rows may have been rejected), 2 with a one-line reason on stderr when
 the run cannot go ahead.
@@ -20,12 +20,14 @@ from pipelines.runs import parse_as_of
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="familyscreen", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
-    screen = sub.add_parser("screen", help="screen a folder of extracts into a cohort")
-    screen.add_argument("--extracts", required=True, help="folder of extract files")
-    screen.add_argument("--as-of", required=True, help="the date the screening is as at")
-    screen.add_argument("--out", required=True, help="folder for the outputs")
-    screen.add_argument("--db", help="DuckDB file (default: familyscreen.duckdb in --out)")
-    screen.add_argument("--criteria", help="rule set YAML (default: criteria/phase1.yaml)")
+    for name, text in (("screen", "screen a folder of extracts into a cohort"),
+                       ("claims", "payment-by-results candidates for attached families")):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument("--extracts", required=True, help="folder of extract files")
+        cmd.add_argument("--as-of", required=True, help="the date the run is as at")
+        cmd.add_argument("--out", required=True, help="folder for the outputs")
+        cmd.add_argument("--db", help="DuckDB file (default: familyscreen.duckdb in --out)")
+        cmd.add_argument("--criteria", help="rule set YAML (default: criteria/phase1.yaml)")
     return p
 
 
@@ -43,16 +45,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Without a Prefect server, the engine starts a temporary one; on a new machine its
     # first start migrates a database and takes longer than Prefect's 20 s default.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
-    from pipelines.flows import screen  # imported late: Prefect is slow to import
+    from pipelines import flows  # imported late: Prefect is slow to import
 
     try:
-        counts = screen(extracts=args.extracts, as_of=args.as_of, out=args.out, db=args.db,
-                        criteria_file=args.criteria)
+        counts = getattr(flows, args.command)(
+            extracts=args.extracts, as_of=args.as_of, out=args.out, db=args.db,
+            criteria_file=args.criteria)
     except RunError as exc:
         print(f"familyscreen: {exc}", file=sys.stderr)
         return 2
-    print(f"familyscreen: {counts['cohort']} families in the cohort ({counts['new']} new), "
-          f"{counts['rows_rejected']} rows rejected; outputs in {args.out}")
+    if args.command == "screen":
+        print(f"familyscreen: {counts['cohort']} families in the cohort ({counts['new']} new),"
+              f" {counts['rows_rejected']} rows rejected; outputs in {args.out}")
+    else:
+        print(f"familyscreen: {counts['claimable']} results claimable, {counts['not_yet']} not "
+              f"yet, {counts['already_claimed']} already claimed; outputs in {args.out}")
     return 0
 
 

@@ -328,6 +328,69 @@ class Qualifying(Strict):
     and_all: list[Identifier] = []
 
 
+class AppliesIf(Strict):
+    """A result component applies when the family's evidence at identification includes
+    any of these criteria or rules."""
+
+    criteria: list[Identifier] = []
+    rules: list[Identifier] = []
+
+
+class EducationResult(Strict):
+    """Every child under ``max_suspensions + 1`` suspensions and below ``below_percent``
+    unauthorised absence over the last ``terms`` complete terms."""
+
+    applies_if: AppliesIf
+    terms: int = Field(gt=0)
+    max_suspensions: int = Field(ge=0)
+    suspension_categories: list[Literal["suspension", "permanent"]] = Field(min_length=1)
+    below_percent: float = Field(gt=0, le=100)
+
+
+class ReductionResult(Strict):
+    """Outcome count (last ``months``) at most (100 − ``min_reduction_percent``)% of the
+    baseline count (the ``months`` up to attachment)."""
+
+    applies_if: AppliesIf
+    months: int = Field(gt=0)
+    min_reduction_percent: float = Field(gt=0, le=100)
+    record_types: list[Literal["incident", "intervention"]] = []
+    codes: list[str] = []
+    max_age_at_offence: int | None = None
+
+
+class CrimeAsbEducation(Strict):
+    amount: int = Field(ge=0)
+    education: EducationResult
+    asb: ReductionResult
+    youth_offending: ReductionResult
+
+
+class ContinuousEmployment(Strict):
+    """An adult on ``benefits`` at attachment, off them now, with ``weeks`` of unbroken
+    ``kinds`` spells since attachment (fewer for former claimants of some benefits)."""
+
+    amount: int = Field(ge=0)
+    benefits: list[str] = Field(min_length=1)
+    kinds: list[Literal["employment", "work_programme", "esf"]] = Field(min_length=1)
+    weeks: int = Field(gt=0)
+    weeks_if_claimed: dict[str, int] = {}
+
+
+class ProgressToWork(Strict):
+    """An adult started ``kinds`` provision in the last ``months``."""
+
+    amount: int = Field(ge=0)
+    kinds: list[Literal["employment", "work_programme", "esf"]] = Field(min_length=1)
+    months: int = Field(gt=0)
+
+
+class PaymentByResults(Strict):
+    crime_asb_education: CrimeAsbEducation
+    continuous_employment: ContinuousEmployment
+    progress_to_work: ProgressToWork
+
+
 class RuleSet(Strict):
     """A versioned rule set: calendar, criteria and the qualifying rules, in order."""
 
@@ -341,6 +404,7 @@ class RuleSet(Strict):
     calendar: Calendar
     criteria: dict[Identifier, Criterion]
     qualifies: list[Qualifying] = Field(min_length=1)
+    payment_by_results: PaymentByResults | None = None
     sha256: str = ""
 
     @field_validator("criteria")

@@ -79,7 +79,13 @@ def staged_outputs(out_dir: Path, run_id: str) -> Iterator[Path]:
     try:
         yield tmp
         for path in sorted(tmp.iterdir()):
-            os.chmod(path, 0o600)
+            if path.is_dir():  # a folder of outputs (the evidence pack) replaces its old self
+                for inner in path.rglob("*"):
+                    os.chmod(inner, 0o600 if inner.is_file() else 0o700)
+                os.chmod(path, 0o700)
+                shutil.rmtree(out_dir / path.name, ignore_errors=True)
+            else:
+                os.chmod(path, 0o600)
             os.replace(path, out_dir / path.name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -104,18 +110,22 @@ def write_csvs(con: duckdb.DuckDBPyConnection, rules: RuleSet, folder: Path) -> 
     }
 
 
-def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
-    """``run_manifest.json``, output hashes added for every file already in ``folder``."""
+def write_manifest(folder: Path, name: str, manifest: dict[str, Any]) -> None:
+    """The manifest, with the SHA-256 of every other file already in ``folder``."""
     manifest["outputs"] = [
-        {"file": p.name, "sha256": sha256(p)}
-        for p in sorted(folder.iterdir()) if p.name != "run_manifest.json"
+        {"file": str(p.relative_to(folder)), "sha256": sha256(p)}
+        for p in sorted(folder.rglob("*")) if p.is_file() and p.name != name
     ]
-    (folder / "run_manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+    (folder / name).write_text(json.dumps(manifest, indent=2, default=str) + "\n")
 
 
-def render_report(folder: Path, context: dict[str, Any]) -> None:
-    """``report.html``: one self-contained page for the programme board."""
+def render(path: Path, template: str, context: dict[str, Any]) -> None:
+    """A self-contained HTML page from ``templates/<template>.j2`` (no network fetches)."""
     env = Environment(loader=FileSystemLoader(TEMPLATES_DIR),
                       autoescape=select_autoescape(["html", "j2"]))
-    html = env.get_template("report.html.j2").render(**context)
-    (folder / "report.html").write_text(html, encoding="utf-8")
+    path.write_text(env.get_template(f"{template}.j2").render(**context), encoding="utf-8")
+
+
+def render_report(folder: Path, name: str, context: dict[str, Any]) -> None:
+    """The run report for the programme board."""
+    render(folder / name, name, context)

@@ -1,4 +1,5 @@
-"""Prefect flows: ``screen`` — extracts to cohort, one task per step of the data's path.
+"""Prefect flows: ``screen`` (extracts to cohort) and ``claims`` (attached families to
+payment-by-results candidates), one task per step of the data's path.
 
 Thin by design: the steps are plain functions (:mod:`pipelines.steps`). Parameters are
 folder and file paths and a date; task results are counts and are not persisted; logs
@@ -16,12 +17,13 @@ from prefect.context import FlowRunContext
 
 from pipelines import runs, steps
 
-TASKS = {name: task(step, name=name, persist_result=False) for name, step in steps.STEPS}
+TASKS = {step: task(step, name=name, persist_result=False)
+         for sequence in steps.STEPS.values() for name, step in sequence}
 
 
 def as_task(name: str, step: steps.Step) -> steps.Step:
     """The step as a Prefect task inside a flow run, as itself outside one."""
-    return TASKS[name] if FlowRunContext.get() else step
+    return TASKS[step] if FlowRunContext.get() else step
 
 
 @flow(name="screen", persist_result=False, log_prints=False)
@@ -37,4 +39,18 @@ def screen(extracts: str, out: str, as_of: str | None = None, db: str | None = N
     as_of = as_of or dt.date.today().isoformat()
     run, rules = runs.prepare(Path(extracts), as_of, Path(out), Path(db) if db else None,
                               Path(criteria_file) if criteria_file else None)
+    return steps.execute(run, rules, as_task)
+
+
+@flow(name="claims", persist_result=False, log_prints=False)
+def claims(extracts: str, out: str, as_of: str | None = None, db: str | None = None,
+           criteria_file: str | None = None) -> dict[str, int]:
+    """Evaluate payment-by-results claims for the attached families; returns counts.
+
+    Reads ``attachments`` and ``claims_history`` with the outcome period's extracts;
+    needs a database holding the screening runs that identified the families.
+    """
+    as_of = as_of or dt.date.today().isoformat()
+    run, rules = runs.prepare(Path(extracts), as_of, Path(out), Path(db) if db else None,
+                              Path(criteria_file) if criteria_file else None, "claims")
     return steps.execute(run, rules, as_task)

@@ -13,6 +13,7 @@ import subprocess
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -25,9 +26,11 @@ DB_NAME = "familyscreen.duckdb"
 
 
 @dataclass(frozen=True)
-class ScreenRun:
-    """Where one screening run reads and writes (paths and a date: no personal data)."""
+class Run:
+    """Where one run (``screen`` or ``claims``) reads and writes: paths and a date, no
+    personal data."""
 
+    command: str
     run_id: str
     extracts: Path
     as_of: dt.date
@@ -56,12 +59,13 @@ def parse_as_of(value: str) -> dt.date:
 
 
 def previous_run(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The latest succeeded screening run: ids are carried on from it."""
     row = con.execute("select run_id from latest_screen_run").fetchall()
     return row[0][0] if row else None
 
 
-def prepare(extracts: Path, as_of: str, out: Path, db: Path | None, criteria: Path | None
-            ) -> tuple[ScreenRun, RuleSet]:
+def prepare(extracts: Path, as_of: str, out: Path, db: Path | None, criteria: Path | None,
+            command: str = "screen") -> tuple[Run, RuleSet]:
     """Check the arguments, load the rule set and record the run as ``running``."""
     as_of_date = parse_as_of(as_of)
     if not extracts.is_dir():
@@ -77,17 +81,17 @@ def prepare(extracts: Path, as_of: str, out: Path, db: Path | None, criteria: Pa
         previous = previous_run(con)
         con.execute("""insert into runs (run_id, command, as_of_date, criteria_name,
                 criteria_version, criteria_sha256, status, started_at, code_version)
-            values ($run_id, 'screen', $as_of, $name, $version, $sha, 'running', $started,
+            values ($run_id, $command, $as_of, $name, $version, $sha, 'running', $started,
                 $code)""",
-                    {"run_id": run_id, "as_of": as_of_date, "name": rules.name,
+                    {"run_id": run_id, "command": command, "as_of": as_of_date, "name": rules.name,
                      "version": rules.version, "sha": rules.sha256, "started": started,
                      "code": code_version()})
     db.chmod(0o600)  # personal data: readable by its owner only
-    run = ScreenRun(run_id, extracts, as_of_date, out, db, criteria, started, previous)
+    run = Run(command, run_id, extracts, as_of_date, out, db, criteria, started, previous)
     return run, rules
 
 
-def mark_failed(run: ScreenRun, step: str, error: BaseException) -> None:
+def mark_failed(run: Run, step: str, error: BaseException) -> None:
     """Record a run that stopped: the step and the first line of the reason."""
     reason = (str(error).splitlines() or [type(error).__name__])[0]
     try:
@@ -99,15 +103,38 @@ def mark_failed(run: ScreenRun, step: str, error: BaseException) -> None:
         pass  # the database itself is the problem; the error already says so
 
 
-def write_outputs(con: duckdb.DuckDBPyConnection, run: ScreenRun, rules: RuleSet
-                  ) -> dict[str, int]:
-    """Write CSVs, report and manifest, publish the database, then move the files in."""
+def input_summary(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """One row per extract: file, SHA-256, encoding, rows read, staged, rejected, nulled."""
     inputs = report.rows(con, """
         select f.extract, f.path, f.sha256, f.encoding, c.rows_read, c.rows_staged,
             c.rows_rejected, c.values_nulled
         from work.input_files as f join work.input_counts as c using (extract)""")
     for item in inputs:
         item["file"] = Path(item.pop("path")).name if item["path"] else None
+    return inputs
+
+
+def run_header(run: Run, rules: RuleSet) -> dict[str, str]:
+    """What every report and manifest says about the run itself."""
+    return {"run_id": run.run_id, "command": run.command, "as_of": run.as_of.isoformat(),
+            "criteria_name": rules.name, "criteria_version": rules.version,
+            "started_at": run.started_at.isoformat(),
+            "finished_at": dt.datetime.now().replace(microsecond=0).isoformat(),
+            "code_version": code_version()}
+
+
+def manifest(run: Run, rules: RuleSet, inputs: list[dict], counts: dict[str, int]
+             ) -> dict[str, Any]:
+    """The run manifest, before the output files' hashes are added."""
+    return {**run_header(run, rules),
+            "criteria_file": str(run.criteria), "criteria_sha256": rules.sha256,
+            "extracts_folder": str(run.extracts), "database": str(run.db),
+            "inputs": inputs, "counts": counts}
+
+
+def write_outputs(con: duckdb.DuckDBPyConnection, run: Run, rules: RuleSet) -> dict[str, int]:
+    """Write CSVs, report and manifest, publish the database, then move the files in."""
+    inputs = input_summary(con)
     totals = {k: sum(i[k] for i in inputs) for k in ("rows_read", "rows_staged", "rows_rejected")}
     counts = totals | dict(zip(
         ("persons", "families", "cohort", "new", "cohort_members"),
@@ -118,22 +145,12 @@ def write_outputs(con: duckdb.DuckDBPyConnection, run: ScreenRun, rules: RuleSet
     with exports.staged_outputs(run.out, run.run_id) as folder:
         exports.write_csvs(con, rules, folder)
         figures = report.report_figures(con, rules, run.previous_run_id)
-        finished = dt.datetime.now().replace(microsecond=0)
-        header = {"run_id": run.run_id, "as_of": run.as_of.isoformat(),
-                  "criteria_name": rules.name, "criteria_version": rules.version,
-                  "started_at": run.started_at.isoformat(), "finished_at": finished.isoformat(),
-                  "code_version": code_version()}
-        exports.render_report(folder, {
-            "run": header, "inputs": inputs, "figures": figures, "cohort_size": counts["cohort"],
+        exports.render_report(folder, "report.html", {
+            "run": run_header(run, rules), "inputs": inputs, "figures": figures,
+            "cohort_size": counts["cohort"],
             "max_criterion": max([c["n"] for c in figures["criteria"]] + [1]),
         })
-        exports.write_manifest(folder, {
-            **header,
-            "criteria_file": str(run.criteria), "criteria_sha256": rules.sha256,
-            "extracts_folder": str(run.extracts), "database": str(run.db),
-            "inputs": inputs, "totals": totals,
-            "counts": {k: counts[k] for k in ("persons", "families", "cohort", "new",
-                                              "cohort_members")},
-        })
+        exports.write_manifest(folder, "run_manifest.json",
+                               manifest(run, rules, inputs, counts))
         cohort.publish(con, run.run_id, rules, counts)
     return counts

@@ -1,4 +1,4 @@
-"""The screening's steps in order, each a plain function of the run and its rule set.
+"""The steps of each command in order, each a plain function of the run and rule set.
 
 Each opens the run database, calls one module of the data's path and returns counts.
 The Prefect flow wraps each as a task; tests call them directly.
@@ -11,17 +11,27 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from pipelines import cohort, criteria, extract, households, link, runs, standardise, validate
+from pipelines import (
+    claims,
+    cohort,
+    criteria,
+    extract,
+    households,
+    link,
+    runs,
+    standardise,
+    validate,
+)
 from pipelines.criteria import RuleSet
 from pipelines.db import WORK, connect
-from pipelines.runs import ScreenRun
+from pipelines.runs import Run
 from schemas import EXTRACTS
 
 log = logging.getLogger("familyscreen")
-Step = Callable[[ScreenRun, RuleSet], dict[str, int]]
+Step = Callable[[Run, RuleSet], dict[str, int]]
 
 
-def load(run: ScreenRun, rules: RuleSet) -> dict[str, int]:
+def load(run: Run, rules: RuleSet) -> dict[str, int]:
     """Extract files → ``raw_*``; what was read is kept in ``work.input_files``."""
     with connect(run.db) as con:
         loaded = extract.load_all(con, run.extracts, EXTRACTS)
@@ -34,7 +44,7 @@ def load(run: ScreenRun, rules: RuleSet) -> dict[str, int]:
     return counts
 
 
-def validate_and_stage(run: ScreenRun, rules: RuleSet) -> dict[str, int]:
+def validate_and_stage(run: Run, rules: RuleSet) -> dict[str, int]:
     """``raw_*`` → pandera → ``stg_*`` + rejects; counts kept in ``work.input_counts``."""
     with connect(run.db) as con:
         counts = validate.validate_all(con, EXTRACTS, pd.Timestamp(run.as_of))
@@ -46,55 +56,75 @@ def validate_and_stage(run: ScreenRun, rules: RuleSet) -> dict[str, int]:
     return {c.extract: c.rows_rejected for c in counts}
 
 
-def standardise_records(run: ScreenRun, rules: RuleSet) -> dict[str, int]:
+def standardise_records(run: Run, rules: RuleSet) -> dict[str, int]:
     with connect(run.db) as con:
         return standardise.standardise(con, rules, run.as_of.isoformat())
 
 
-def link_persons(run: ScreenRun, rules: RuleSet) -> dict[str, int]:
+def link_persons(run: Run, rules: RuleSet) -> dict[str, int]:
     with connect(run.db) as con:
         return link.link(con, run.as_of.isoformat(), run.previous_run_id)
 
 
-def form_households(run: ScreenRun, rules: RuleSet) -> dict[str, int]:
+def form_households(run: Run, rules: RuleSet) -> dict[str, int]:
     with connect(run.db) as con:
         return households.form_households(con, run.previous_run_id)
 
 
-def apply_criteria(run: ScreenRun, rules: RuleSet) -> dict[str, int]:
+def apply_criteria(run: Run, rules: RuleSet) -> dict[str, int]:
     with connect(run.db) as con:
         return criteria.evaluate(con, rules, run.as_of)
 
 
-def build_cohort(run: ScreenRun, rules: RuleSet) -> dict[str, int]:
+def build_cohort(run: Run, rules: RuleSet) -> dict[str, int]:
     with connect(run.db) as con:
         return cohort.build_cohort(con, rules, run.previous_run_id)
 
 
-def write_outputs(run: ScreenRun, rules: RuleSet) -> dict[str, int]:
+def write_outputs(run: Run, rules: RuleSet) -> dict[str, int]:
     with connect(run.db) as con:
         return runs.write_outputs(con, run, rules)
 
 
-STEPS: list[tuple[str, Step]] = [
+def evaluate_claims(run: Run, rules: RuleSet) -> dict[str, int]:
+    with connect(run.db) as con:
+        return claims.evaluate(con, rules, run.as_of.isoformat())
+
+
+def write_claims(run: Run, rules: RuleSet) -> dict[str, int]:
+    with connect(run.db) as con:
+        return claims.write_outputs(con, run, rules)
+
+
+LINKED: list[tuple[str, Step]] = [
     ("load", load),
     ("validate", validate_and_stage),
     ("standardise", standardise_records),
     ("link", link_persons),
+]
+SCREEN: list[tuple[str, Step]] = [
+    *LINKED,
     ("households", form_households),
     ("criteria", apply_criteria),
     ("cohort", build_cohort),
     ("outputs", write_outputs),
 ]
+CLAIMS: list[tuple[str, Step]] = [
+    *LINKED,
+    ("claims", evaluate_claims),
+    ("outputs", write_claims),
+]
+STEPS = {"screen": SCREEN, "claims": CLAIMS}
 
 
-def execute(run: ScreenRun, rules: RuleSet,
+def execute(run: Run, rules: RuleSet,
             wrap: Callable[[str, Step], Step] = lambda name, step: step) -> dict[str, int]:
-    """Run every step in order; a failure is recorded against its step, then re-raised."""
-    name = STEPS[0][0]
+    """Run the command's steps in order; a failure is recorded against its step, then
+    re-raised."""
+    name = "load"
     counts: dict[str, int] = {}
     try:
-        for name, step in STEPS:
+        for name, step in STEPS[run.command]:
             counts = wrap(name, step)(run, rules)
     except Exception as exc:
         runs.mark_failed(run, name, exc)

@@ -81,3 +81,20 @@ limit 1;
 
 -- One view per published table (rejects, persons, families, …) is created from the list
 -- in pipelines/cohort.py; the cohort view is rebuilt by each run for its rule set.
+
+create table if not exists main.pbr_candidates_history (
+    run_id varchar, family_id varchar, result varchar, status varchar, window_start date,
+    window_end date, attached_date date, evidence varchar, missing varchar, value integer,
+    identification_run_id varchar
+);
+
+create or replace view main.latest_claims_run as
+select run_id, as_of_date, criteria_name, criteria_version
+from main.runs
+where command = 'claims' and status = 'succeeded'
+order by finished_at desc, run_id desc
+limit 1;
+
+create or replace view main.pbr_candidates as
+select * from main.pbr_candidates_history
+where run_id = (select run_id from main.latest_claims_run);

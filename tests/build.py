@@ -66,7 +66,7 @@ def person(forename: str, surname: str, dob: dt.date | str, address: str,
 
 
 def screen(folder: Path, out: Path, as_of: dt.date = AS_OF, criteria: Path | None = None,
-           db: Path | None = None) -> tuple[runs.ScreenRun, dict[str, int]]:
+           db: Path | None = None) -> tuple[runs.Run, dict[str, int]]:
     """Run the whole screening without the Prefect engine."""
     run, rules = runs.prepare(folder, as_of.isoformat(), out, db, criteria)
     return run, steps.execute(run, rules)
