@@ -70,3 +70,38 @@ def screen(folder: Path, out: Path, as_of: dt.date = AS_OF, criteria: Path | Non
     """Run the whole screening without the Prefect engine."""
     run, rules = runs.prepare(folder, as_of.isoformat(), out, db, criteria)
     return run, steps.execute(run, rules)
+
+
+def letters(n: int) -> str:
+    """1 → 'Ab', 2 → 'Ac', …: names must be letters (standardisation drops digits)."""
+    out = ""
+    n += 26
+    while n:
+        n, r = divmod(n, 26)
+        out = "abcdefghijklmnopqrstuvwxyz"[r] + out
+    return out.capitalize()
+
+
+ADULT_DOB, CHILD_DOB = dt.date(1985, 5, 5), dt.date(2012, 3, 3)
+
+
+def case_row(n: int, extract: str, who: str, row: dict[str, Any]) -> dict[str, Any]:
+    """A row of household ``n``'s ``who`` (adult or child; ``_dob`` in ``row`` makes a
+    third member, Robin) for ``extract``, with that person's identity and identifiers."""
+    row = dict(row)
+    default = ADULT_DOB if who == "adult" else CHILD_DOB
+    dob = row.pop("_dob", default)
+    forename = ("Alex" if who == "adult" else "Sam") if dob == default else "Robin"
+    p = person(forename, "Case" + letters(n), dob, f"{n} Case Street, Testtown", "CH41 1AA")
+    key = {"school_attendance": {"upn": make_upn(n * 10 + (forename == "Robin"))},
+           "school_exclusions": {"upn": make_upn(n * 10 + (forename == "Robin"))},
+           "police_offences": {"police_ref": f"{n:02d}/{n:06d}A"},
+           "asb": {"asb_ref": f"ASB{n:05d}{who[0]}"},
+           "benefits": {"nino": f"AB{n:06d}C"},
+           "employment": {"nino": f"AB{n:06d}C"},
+           "local_indicators": {"source_ref": f"LI{n}", "nino": f"AB{n:06d}C"}}[extract]
+    if extract in ("school_exclusions", "employment"):
+        return {**key, **row}
+    if extract == "school_attendance":
+        return {**p, **key, "school_urn": "123456", **row}
+    return {**p, **row, **key}

@@ -18,7 +18,7 @@ import pytest
 from pipelines import CRITERIA_DIR
 from pipelines.criteria import TermsRule, load_rule_set
 from pipelines.db import connect
-from tests.build import Extracts, make_upn, person, screen
+from tests.build import Extracts, case_row, screen
 
 D = dt.date
 TERMS = [("2024/25", "autumn"), ("2024/25", "spring"), ("2024/25", "summer")]
@@ -136,39 +136,11 @@ CASES = [
 ]
 
 
-def letters(n: int) -> str:
-    out = ""
-    n += 26
-    while n:
-        n, r = divmod(n, 26)
-        out = "abcdefghijklmnopqrstuvwxyz"[r] + out
-    return out.capitalize()
-
-
 def build_borough(extracts: Extracts, cases: list[Case]) -> None:
-    """One household a case: an adult and a child at '<n> Case Street', unique names."""
+    """One household a case, at '<n> Case Street, Testtown'."""
     for n, case in enumerate(cases, start=1):
-        surname = "Case" + letters(n)
-        address, postcode = f"{n} Case Street, Testtown", "CH41 1AA"
         for extract, who, row in case.records:
-            row = dict(row)
-            dob = row.pop("_dob", D(1985, 5, 5) if who == "adult" else D(2012, 3, 3))
-            forename = "Alex" if who == "adult" else "Sam"
-            if dob != (D(1985, 5, 5) if who == "adult" else D(2012, 3, 3)):
-                forename = "Robin"
-            p = person(forename, surname, dob, address, postcode)
-            key = {"school_attendance": {"upn": make_upn(n * 10 + (forename == "Robin"))},
-                   "school_exclusions": {"upn": make_upn(n * 10)},
-                   "police_offences": {"police_ref": f"{n:02d}/{n:06d}A"},
-                   "asb": {"asb_ref": f"ASB{n:05d}{who[0]}"},
-                   "benefits": {"nino": f"AB{n:06d}C"},
-                   "local_indicators": {"source_ref": f"LI{n}", "nino": f"AB{n:06d}C"}}[extract]
-            if extract == "school_exclusions":
-                extracts.add(extract, **key, **row)
-            elif extract == "school_attendance":
-                extracts.add(extract, **p, **key, school_urn="123456", **row)
-            else:
-                extracts.add(extract, **p, **{**row, **key})
+            extracts.add(extract, **case_row(n, extract, who, row))
 
 
 @pytest.fixture(scope="module")
