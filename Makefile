@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 AS_OF ?= 2025-09-30
+CLAIMS_AS_OF ?= 2026-07-31
+RUN := PREFECT_HOME=$(CURDIR)/.prefect PREFECT_LOGGING_LEVEL=WARNING $(BIN)/familyscreen
 
 .PHONY: setup demo test lint sample clean
 
@@ -16,9 +18,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	PREFECT_HOME=$(CURDIR)/.prefect PREFECT_LOGGING_LEVEL=WARNING \
-	  $(BIN)/familyscreen screen --extracts data/sample --as-of $(AS_OF) --out out
-	@echo "Outputs are in $(CURDIR)/out (database: out/familyscreen.duckdb, report: out/report.html)"
+	$(RUN) screen --extracts data/sample --as-of $(AS_OF) --out out
+	$(RUN) claims --extracts data/sample_claims --as-of $(CLAIMS_AS_OF) --out out
+	@echo "Outputs are in $(CURDIR)/out: cohort_families.csv, cohort_members.csv, rejects.csv,"
+	@echo "  report.html, run_manifest.json; pbr_candidates.csv, claims_report.html, evidence/;"
+	@echo "  database out/familyscreen.duckdb"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -26,9 +30,15 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-# Regenerate the synthetic sample extracts and their truth (seeded, deterministic).
+# Regenerate the synthetic sample extracts and their truth (seeded, deterministic); the
+# claims period attaches families of a screening of the sample, so it is screened first.
 sample: $(STAMP)
+	rm -rf data/sample data/sample_claims .sample-screen
 	$(BIN)/python -m pipelines.sample --out data/sample --households 400 --seed 7
+	$(RUN) screen --extracts data/sample --as-of $(AS_OF) --out .sample-screen
+	$(BIN)/python -m pipelines.sample_claims --extracts data/sample \
+	  --db .sample-screen/familyscreen.duckdb --out data/sample_claims --as-of $(CLAIMS_AS_OF)
+	rm -rf .sample-screen
 
 clean:
 	rm -rf $(VENV) out .prefect .pytest_cache

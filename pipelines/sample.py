@@ -102,6 +102,10 @@ class Household:
     home: Property
     members: list[Person] = field(default_factory=list)
     flags: dict[str, bool] = field(default_factory=dict)
+    crime_mode: str = ""          # offence, asb or housing: how crime/ASB was met
+    crime_person: str = ""        # whose offence or intervention it was
+    work_person: str = ""         # the adult on an out-of-work benefit
+    work_benefit: str = ""
 
 
 class Generator:
@@ -291,8 +295,11 @@ class Generator:
         adults = [p for p in hh.members if self.age(p) >= 18]
         mode = self.rng.choice(["offence", "asb", "housing"]) if youths else \
             self.rng.choice(["asb", "housing"])
+        if meets:
+            hh.crime_mode = mode
         if meets and mode == "offence":
             youth = self.rng.choice(youths)
+            hh.crime_person = youth.person_id
             youth.police_ref = youth.police_ref or f"{self.rng.randint(10, 25)}/" \
                                                    f"{self.rng.randint(0, 999999):06d}A"
             disposal = self.days_before(0, 300)
@@ -304,6 +311,7 @@ class Generator:
                                              "youth_conditional_caution"])})
         elif meets:
             person = self.rng.choice(hh.members)
+            hh.crime_person = person.person_id
             kind = self.rng.choice(["asbo", "cbo", "asb_injunction", "abc"]) if mode == "asb" \
                 else self.rng.choice(["nosp_asb", "housing_injunction", "demotion_order"])
             self.asb_record(person, "intervention", kind, self.days_before(0, 330))
@@ -344,8 +352,9 @@ class Generator:
         adults = [p for p in hh.members if self.age(p) >= 18]
         if meets:
             adult = self.rng.choice(adults)
-            self.claim(adult, self.rng.choice(["jsa", "esa", "ib", "is", "sda", "ca"]),
-                       self.days_before(30, 900), None)
+            hh.work_person = adult.person_id
+            hh.work_benefit = self.rng.choice(["jsa", "esa", "ib", "is", "sda", "ca"])
+            self.claim(adult, hh.work_benefit, self.days_before(30, 900), None)
         for adult in adults:
             if self.chance(0.2):  # decoys: not out-of-work, or ended before as-of
                 self.claim(adult, self.rng.choice(["pip", "hb", "ctr", "dla"]),
@@ -445,10 +454,13 @@ class Generator:
         with (out / "truth" / "households.csv").open("w", newline="") as f:
             writer = csv.writer(f)
             flags = ["crime_asb", "education", "work", "local_filter", "qualifies"]
-            writer.writerow(["household_id", "uprn", *flags])
+            writer.writerow(["household_id", "uprn", *flags, "crime_mode", "crime_person_id",
+                             "work_person_id", "work_benefit"])
             for hh in self.households:
                 writer.writerow([hh.household_id, hh.home.uprn,
-                                 *("true" if hh.flags[f] else "false" for f in flags)])
+                                 *("true" if hh.flags[f] else "false" for f in flags),
+                                 hh.crime_mode, hh.crime_person, hh.work_person,
+                                 hh.work_benefit])
 
 
 def generate(out: Path, households: int = 400, seed: int = 7,

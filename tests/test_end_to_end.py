@@ -146,3 +146,29 @@ def test_cli_through_the_prefect_engine_leaves_no_personal_data_in_prefect(
     assert "screen" in dump                                   # the flow run is there
     leaked = sorted(s for s in secrets if s in dump)
     assert leaked == []
+
+
+def test_claims_against_the_generated_outcome_period(clean_borough, tmp_path):
+    """Screen, attach, generate the outcome period, evaluate: every (family, result) status
+    as the generator decided it, and an evidence page for each claimable family."""
+    from pipelines import sample_claims
+    from tests.build import runs, steps
+
+    db = tmp_path / "familyscreen.duckdb"
+    screen(clean_borough, tmp_path / "screen", db=db)
+    period = tmp_path / "period"
+    sample_claims.generate_claims(clean_borough, db, period, dt.date(2026, 7, 31), seed=3)
+    run, rules = runs.prepare(period, "2026-07-31", tmp_path / "claims", db, None, "claims")
+    counts = steps.execute(run, rules)
+    con = duckdb.connect(str(db), read_only=True)
+    rows = con.execute(f"""
+        with t as (select * from read_csv('{period}/truth/claims.csv', all_varchar = true))
+        select t.family_id, t.result, t.status as expected, c.status
+        from t left join pbr_candidates as c using (family_id, result)""").fetchall()
+    statuses = {r[2] for r in rows}
+    assert {"claimable", "not_yet", "already_claimed", "not_applicable"} <= statuses
+    wrong = [r for r in rows if r[2] != r[3]]
+    assert wrong == []
+    pages = sorted(p.stem for p in (tmp_path / "claims" / "evidence").iterdir())
+    claimable = sorted({r[0] for r in rows if r[3] == "claimable"})
+    assert pages == claimable and counts["evidence_pages"] == len(pages)

@@ -76,8 +76,12 @@ reduction_rows as (
         is_window_complete and is_reduced as is_met,
         what || ': ' || n_baseline || ' in the ' || months || ' months to attachment, '
             || n_outcome || ' in the last ' || months || ' months'
-            || case when n_baseline > 0 then ' (' || printf('%.0f%%',
-                100.0 * (n_baseline - n_outcome) / n_baseline) || ' fewer)' else '' end
+            || case
+                when n_baseline > 0 and n_outcome <= n_baseline then ' (' || printf('%.0f%%',
+                    100.0 * (n_baseline - n_outcome) / n_baseline) || ' fewer)'
+                when n_baseline > 0 then ' (' || printf('%.0f%%',
+                    100.0 * (n_outcome - n_baseline) / n_baseline) || ' more)'
+                else '' end
             as shown,
         case
             when not is_window_complete then 'the last ' || months
