@@ -89,22 +89,6 @@ def evidence_pages(con: duckdb.DuckDBPyConnection, folder, run: runs.Run) -> int
     return len(families)
 
 
-def claims_figures(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, Any]:
-    """Counts by result and status, the value claimable, and the families closest to a
-    result (those short of it by one component or employed but not yet long enough)."""
-    return {
-        "by_status": report.rows(con, f"""
-            select result, status, count(*) as n, sum(value) as value from {table}
-            group by all order by result, status"""),
-        "value": con.execute(f"select coalesce(sum(value), 0) from {table}").fetchone()[0],
-        "closest": report.rows(con, f"""
-            select family_id, result, missing from {table}
-            where status = 'not_yet' and missing is not null
-                and (result <> 'crime_asb_education' or not contains(missing, ' | '))
-            order by result, family_id limit 25"""),
-    }
-
-
 def write_outputs(con: duckdb.DuckDBPyConnection, run: runs.Run, rules: RuleSet
                   ) -> dict[str, int]:
     """``pbr_candidates.csv``, the evidence pack, ``claims_report.html`` and
@@ -123,7 +107,7 @@ def write_outputs(con: duckdb.DuckDBPyConnection, run: runs.Run, rules: RuleSet
         counts["evidence_pages"] = evidence_pages(con, folder, run)
         exports.render_report(folder, "claims_report.html", {
             "run": runs.run_header(run, rules), "inputs": inputs,
-            "claims": claims_figures(con, f"{WORK}.pbr_candidates"),
+            "claims": report.claims_figures(con, f"{WORK}.pbr_candidates"),
         })
         exports.write_manifest(folder, "claims_manifest.json",
                                runs.manifest(run, rules, inputs, counts))

@@ -67,6 +67,7 @@ def report_figures(con: duckdb.DuckDBPyConnection, rules: RuleSet,
         "by_imd": rows(con, f"""
             select imd_decile, count(*) as n from {WORK}.cohort where imd_decile is not null
             group by all order by imd_decile"""),
+        "claims": claims_figures(con, "main.pbr_candidates"),
         "changes": rows(con, f"""
             select
                 count(*) filter (where status = 'new') as n_new,
@@ -75,4 +76,20 @@ def report_figures(con: duckdb.DuckDBPyConnection, rules: RuleSet,
                  where h.run_id = $previous and h.family_id not in
                     (select family_id from {WORK}.cohort)) as n_left
             from {WORK}.cohort""", {"previous": previous_run_id})[0],
+    }
+
+
+def claims_figures(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, Any]:
+    """Counts by result and status, the value claimable, and the families closest to a
+    result (those short of it by one component or employed but not yet long enough)."""
+    return {
+        "by_status": rows(con, f"""
+            select result, status, count(*) as n, sum(value) as value from {table}
+            group by all order by result, status"""),
+        "value": con.execute(f"select coalesce(sum(value), 0) from {table}").fetchone()[0],
+        "closest": rows(con, f"""
+            select family_id, result, missing from {table}
+            where status = 'not_yet' and missing is not null
+                and (result <> 'crime_asb_education' or not contains(missing, ' | '))
+            order by result, family_id limit 25"""),
     }

@@ -20,8 +20,10 @@ chosen as (
     select
         a.family_id,
         coalesce(
-            max_by(i.run_id, i.as_of_date) filter (where i.as_of_date <= a.attached_date),
-            min_by(i.run_id, i.as_of_date)
+            -- run ids begin with their start time: ties on the as-of date go to the later run
+            max_by(i.run_id, i.as_of_date || ' ' || i.run_id)
+                filter (where i.as_of_date <= a.attached_date),
+            min_by(i.run_id, i.as_of_date || ' ' || i.run_id)
         ) as identification_run_id
     from attachments as a
     join identified as i using (family_id)
