@@ -58,9 +58,14 @@ def parse_as_of(value: str) -> dt.date:
         raise RunError(f"--as-of {value!r} is not a date in YYYY-MM-DD form") from exc
 
 
-def previous_run(con: duckdb.DuckDBPyConnection) -> str | None:
-    """The latest succeeded screening run: ids are carried on from it."""
-    row = con.execute("select run_id from latest_screen_run").fetchall()
+def previous_run(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> str | None:
+    """The succeeded screening run before this one: the newest as at or before ``as_of``
+    (the last to finish among equals). Ids carry on from it and ``status`` compares with it,
+    so re-running a past month compares with the month before, not a later one."""
+    row = con.execute("""select run_id from main.runs
+        where command = 'screen' and status = 'succeeded' and as_of_date <= $as_of
+        order by as_of_date desc, finished_at desc, run_id desc limit 1""",
+                      {"as_of": as_of}).fetchall()
     return row[0][0] if row else None
 
 
@@ -78,7 +83,7 @@ def prepare(extracts: Path, as_of: str, out: Path, db: Path | None, criteria: Pa
     run_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     with connect(db) as con:
         cohort.ensure_schema(con)
-        previous = previous_run(con)
+        previous = previous_run(con, as_of_date)
         con.execute("""insert into runs (run_id, command, as_of_date, criteria_name,
                 criteria_version, criteria_sha256, status, started_at, code_version)
             values ($run_id, $command, $as_of, $name, $version, $sha, 'running', $started,

@@ -72,11 +72,13 @@ create table if not exists main.cohort_history (
     status varchar, evidence varchar
 );
 
+-- The latest screening is the one with the newest as-of date (re-running a past month
+-- does not displace a later one); among runs of one date, the last to finish.
 create or replace view main.latest_screen_run as
 select run_id, as_of_date, criteria_name, criteria_version
 from main.runs
 where command = 'screen' and status = 'succeeded'
-order by finished_at desc, run_id desc
+order by as_of_date desc, finished_at desc, run_id desc
 limit 1;
 
 -- One view per published table (rejects, persons, families, …) is created from the list
@@ -92,7 +94,7 @@ create or replace view main.latest_claims_run as
 select run_id, as_of_date, criteria_name, criteria_version
 from main.runs
 where command = 'claims' and status = 'succeeded'
-order by finished_at desc, run_id desc
+order by as_of_date desc, finished_at desc, run_id desc
 limit 1;
 
 create or replace view main.pbr_candidates as

@@ -172,3 +172,16 @@ def test_claims_against_the_generated_outcome_period(clean_borough, tmp_path):
     pages = sorted(p.stem for p in (tmp_path / "claims" / "evidence").iterdir())
     claimable = sorted({r[0] for r in rows if r[3] == "claimable"})
     assert pages == claimable and counts["evidence_pages"] == len(pages)
+
+
+def test_rerunning_a_past_month_does_not_displace_a_later_one(clean_borough, tmp_path):
+    db = tmp_path / "familyscreen.duckdb"
+    september, _ = screen(clean_borough, tmp_path / "a", db=db)
+    october, _ = screen(clean_borough, tmp_path / "b", db=db,
+                        as_of=AS_OF + dt.timedelta(days=31))
+    again, counts = screen(clean_borough, tmp_path / "c", db=db)
+    assert again.previous_run_id == september.run_id
+    assert counts["new"] == 0
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("select run_id from latest_screen_run").fetchone()[0] == october.run_id
+    assert con.execute("select distinct run_id from cohort").fetchall() == [(october.run_id,)]
