@@ -111,11 +111,12 @@ def write_outputs(con: duckdb.DuckDBPyConnection, run: runs.Run, rules: RuleSet
         })
         exports.write_manifest(folder, "claims_manifest.json",
                                runs.manifest(run, rules, inputs, counts))
-        publish(con, run)
+        publish(con, run, {k: sum(i[k] for i in inputs)
+                           for k in ("rows_read", "rows_staged", "rows_rejected")})
     return counts
 
 
-def publish(con: duckdb.DuckDBPyConnection, run: runs.Run) -> None:
+def publish(con: duckdb.DuckDBPyConnection, run: runs.Run, totals: dict[str, int]) -> None:
     """Append the candidates to their history and mark the run succeeded, together."""
     con.execute("begin transaction")
     try:
@@ -123,8 +124,11 @@ def publish(con: duckdb.DuckDBPyConnection, run: runs.Run) -> None:
             select $run_id, family_id, result, status, window_start, window_end,
                 attached_date, evidence, missing, value, identification_run_id
             from {WORK}.pbr_candidates""", {"run_id": run.run_id})
-        con.execute("update main.runs set status = 'succeeded', finished_at = now() "
-                    "where run_id = $r", {"r": run.run_id})
+        con.execute("""update main.runs set status = 'succeeded', finished_at = now(),
+                n_rows_read = $read, n_rows_staged = $staged, n_rows_rejected = $rejected
+            where run_id = $r""", {"r": run.run_id, "read": totals["rows_read"],
+                                   "staged": totals["rows_staged"],
+                                   "rejected": totals["rows_rejected"]})
         con.execute("commit")
     except Exception:
         con.execute("rollback")

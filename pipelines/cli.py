@@ -8,13 +8,16 @@ the run cannot go ahead.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pipelines import analyst
 from pipelines.db import RunError
-from pipelines.runs import parse_as_of
+from pipelines.runs import DB_NAME, parse_as_of
 
 
 def parser() -> argparse.ArgumentParser:
@@ -28,15 +31,41 @@ def parser() -> argparse.ArgumentParser:
         cmd.add_argument("--out", required=True, help="folder for the outputs")
         cmd.add_argument("--db", help="DuckDB file (default: familyscreen.duckdb in --out)")
         cmd.add_argument("--criteria", help="rule set YAML (default: criteria/phase1.yaml)")
+    check = sub.add_parser("validate", help="check a folder of extracts; print the rejects "
+                                            "summary (nothing is written)")
+    check.add_argument("--extracts", required=True, help="folder of extract files")
+    check.add_argument("--as-of", help="date the extracts are for (default: today)")
+    past = sub.add_parser("runs", help="list past runs from a database")
+    past.add_argument("--db", help="DuckDB file (default: familyscreen.duckdb in --out)")
+    past.add_argument("--out", default=".", help="output folder holding the database")
     return p
+
+
+
+def show_progress() -> None:
+    """Step-by-step progress on stderr (the ``familyscreen`` logger: counts and times)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("familyscreen: %(message)s"))
+    logger = logging.getLogger("familyscreen")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    try:  # arguments an analyst can fix are checked before the engine starts
-        parse_as_of(args.as_of)
+    try:
+        if args.command == "runs":
+            print(analyst.list_runs(Path(args.db) if args.db
+                                     else Path(args.out) / DB_NAME))
+            return 0
+        # arguments an analyst can fix are checked before the engine starts
+        as_of = parse_as_of(args.as_of) if args.as_of else dt.date.today()
         if not Path(args.extracts).is_dir():
             raise RunError(f"{args.extracts}: extracts folder not found")
+        if args.command == "validate":
+            print(analyst.check_extracts(Path(args.extracts), as_of))
+            return 0
     except RunError as exc:
         print(f"familyscreen: {exc}", file=sys.stderr)
         return 2
@@ -45,6 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Without a Prefect server, the engine starts a temporary one; on a new machine its
     # first start migrates a database and takes longer than Prefect's 20 s default.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+    show_progress()
     from pipelines import flows  # imported late: Prefect is slow to import
 
     try:

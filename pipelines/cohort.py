@@ -53,6 +53,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(f"create or replace view main.{quote_ident(name)} as "
                         f"select * from main.{quote_ident(history)} "
                         "where run_id = (select run_id from main.latest_screen_run)")
+    con.execute((SQL_DIR / "pseudo_views.sql").read_text())
 
 
 def cohort_view_sql(rules: RuleSet) -> str:

@@ -77,7 +77,7 @@ def materialise(
     target = f"{WORK}.{quote_ident(name)}"
     con.execute(f"create or replace table {target} as\n{sql}", bind(sql, params or {}))
     (rows,) = con.execute(f"select count(*) from {target}").fetchone()
-    log.info("step %s: %d rows in %.2fs", name, rows, time.perf_counter() - started)
+    log.debug("table %s: %d rows in %.2fs", name, rows, time.perf_counter() - started)
     return rows
 
 

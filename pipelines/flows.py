@@ -13,6 +13,7 @@ import datetime as dt
 from pathlib import Path
 
 from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
 from prefect.context import FlowRunContext
 
 from pipelines import runs, steps
@@ -24,6 +25,14 @@ TASKS = {step: task(step, name=name, persist_result=False)
 def as_task(name: str, step: steps.Step) -> steps.Step:
     """The step as a Prefect task inside a flow run, as itself outside one."""
     return TASKS[step] if FlowRunContext.get() else step
+
+
+def finish(run: runs.Run, counts: dict[str, int]) -> dict[str, int]:
+    """Inside a flow run, leave a markdown summary of counts (no personal data)."""
+    if FlowRunContext.get():
+        create_markdown_artifact(runs.summary_markdown(run), key=f"familyscreen-{run.command}",
+                                 description=f"{run.command} as at {run.as_of.isoformat()}")
+    return counts
 
 
 @flow(name="screen", persist_result=False, log_prints=False)
@@ -39,7 +48,7 @@ def screen(extracts: str, out: str, as_of: str | None = None, db: str | None = N
     as_of = as_of or dt.date.today().isoformat()
     run, rules = runs.prepare(Path(extracts), as_of, Path(out), Path(db) if db else None,
                               Path(criteria_file) if criteria_file else None)
-    return steps.execute(run, rules, as_task)
+    return finish(run, steps.execute(run, rules, as_task))
 
 
 @flow(name="claims", persist_result=False, log_prints=False)
@@ -53,4 +62,4 @@ def claims(extracts: str, out: str, as_of: str | None = None, db: str | None = N
     as_of = as_of or dt.date.today().isoformat()
     run, rules = runs.prepare(Path(extracts), as_of, Path(out), Path(db) if db else None,
                               Path(criteria_file) if criteria_file else None, "claims")
-    return steps.execute(run, rules, as_task)
+    return finish(run, steps.execute(run, rules, as_task))

@@ -159,3 +159,30 @@ def write_outputs(con: duckdb.DuckDBPyConnection, run: Run, rules: RuleSet) -> d
                                manifest(run, rules, inputs, counts))
         cohort.publish(con, run.run_id, rules, counts)
     return counts
+
+
+def summary_markdown(run: Run) -> str:
+    """The run in counts only, for a Prefect artifact: inputs, rejects, results."""
+    with connect(run.db) as con:
+        inputs = con.execute("""select extract, rows_read, rows_staged, rows_rejected,
+            values_nulled from work.input_counts order by extract""").fetchall()
+        status, cohort_size = con.execute(
+            "select status, n_cohort_families from main.runs where run_id = $r",
+            {"r": run.run_id}).fetchone()
+        changes = con.execute("""select count(*) filter (where status = 'new'),
+            count(*) filter (where status = 'continuing') from main.cohort_history
+            where run_id = $r""", {"r": run.run_id}).fetchone()
+        results = con.execute("""select result, status, count(*) from
+            main.pbr_candidates_history where run_id = $r group by all order by 1, 2""",
+                              {"r": run.run_id}).fetchall()
+    lines = [f"# familyscreen {run.command} as at {run.as_of.isoformat()}", "",
+             f"Run `{run.run_id}`: {status}.", "",
+             "| extract | read | staged | rejected | values nulled |", "|---|---:|---:|---:|---:|"]
+    lines += [f"| {e} | {r} | {s} | {x} | {n} |" for e, r, s, x, n in inputs]
+    if run.command == "screen":
+        lines += ["", f"Cohort: {cohort_size} families ({changes[0]} new, "
+                      f"{changes[1]} continuing)."]
+    else:
+        lines += ["", "| result | status | families |", "|---|---|---:|"]
+        lines += [f"| {r} | {s} | {n} |" for r, s, n in results]
+    return "\n".join(lines) + "\n"

@@ -7,6 +7,7 @@ The Prefect flow wraps each as a task; tests call them directly.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 import pandas as pd
@@ -40,7 +41,7 @@ def load(run: Run, rules: RuleSet) -> dict[str, int]:
         con.register("__files", frame)
         con.execute(f"create or replace table {WORK}.input_files as select * from __files")
     counts = {x.name: x.rows_read for x in loaded}
-    log.info("load: %s", counts)
+    log.debug("load: %s", counts)
     return counts
 
 
@@ -51,7 +52,7 @@ def validate_and_stage(run: Run, rules: RuleSet) -> dict[str, int]:
         con.register("__counts", pd.DataFrame([vars(c) for c in counts]))
         con.execute(f"create or replace table {WORK}.input_counts as select * from __counts")
     for c in counts:
-        log.info("validate %s: %d staged, %d rejected, %d values nulled",
+        log.debug("validate %s: %d staged, %d rejected, %d values nulled",
                  c.extract, c.rows_staged, c.rows_rejected, c.values_nulled)
     return {c.extract: c.rows_rejected for c in counts}
 
@@ -123,9 +124,14 @@ def execute(run: Run, rules: RuleSet,
     re-raised."""
     name = "load"
     counts: dict[str, int] = {}
+    sequence = STEPS[run.command]
     try:
-        for name, step in STEPS[run.command]:
+        for number, (name, step) in enumerate(sequence, start=1):
+            started = time.perf_counter()
+            log.info("[%d/%d] %s …", number, len(sequence), name)
             counts = wrap(name, step)(run, rules)
+            log.info("[%d/%d] %s done in %.1fs", number, len(sequence), name,
+                     time.perf_counter() - started)
     except Exception as exc:
         runs.mark_failed(run, name, exc)
         raise

@@ -144,6 +144,7 @@ def test_cli_through_the_prefect_engine_leaves_no_personal_data_in_prefect(
     prefect_db = next(prefect_home.rglob("*.db"))
     dump = "\n".join(sqlite3.connect(prefect_db).iterdump())
     assert "screen" in dump                                   # the flow run is there
+    assert "familyscreen-screen" in dump and "Cohort:" in dump  # its summary artifact
     leaked = sorted(s for s in secrets if s in dump)
     assert leaked == []
 
