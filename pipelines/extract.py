@@ -142,10 +142,18 @@ def read_csv_exactly(path: Path, encoding: str, names: list[str]) -> tuple[pa.Ta
     numbers: list[int] = []
     bad: list[dict] = []
     with path.open(encoding=encoding, newline="") as f:
-        reader = csv.reader(f)
+        reader = csv.reader(f, strict=True)
         next(reader)
         number = 0
-        for record in reader:
+        records = iter(reader)
+        while True:
+            try:
+                record = next(records)
+            except StopIteration:
+                break
+            except csv.Error as exc:  # broken quoting: nothing after it can be trusted
+                raise RunError(f"{path.name}: data row {number + 1}: broken quoting "
+                               f"({exc})") from exc
             if not record:
                 continue
             number += 1

@@ -70,6 +70,11 @@ def matches(pattern: str, what: str) -> pa.Check:
     )
 
 
+def max_length(limit: int) -> pa.Check:
+    return pa.Check(lambda s: s.astype("string").str.len() <= limit,
+                    error=f"longer than {limit} characters")
+
+
 def academic_year() -> pa.Check:
     def check(s: pd.Series) -> pd.Series:
         parts = s.astype("string").str.extract(r"^(\d{4})/(\d{2})$")

@@ -120,9 +120,11 @@ def detail(kind: Kind = "text", *checks: pa.Check, required: bool = True,
     return ColumnSpec("null", kind, checks, required=required, not_after_as_of=not_after_as_of)
 
 
+NAME = ck.max_length(100)
+
 PERSON_COLUMNS: dict[str, ColumnSpec] = {
-    "forename": detail("text"),
-    "surname": detail("text"),
+    "forename": detail("text", NAME),
+    "surname": detail("text", NAME),
     "date_of_birth": detail("date", not_after_as_of=True),
     "gender": detail("code", ck.code(codes.GENDERS), required=False),
     "address": detail("text"),
