@@ -7,7 +7,7 @@ AS_OF ?= 2025-09-30
 CLAIMS_AS_OF ?= 2026-07-31
 RUN := PREFECT_HOME=$(CURDIR)/.prefect PREFECT_LOGGING_LEVEL=WARNING $(BIN)/familyscreen
 
-.PHONY: setup demo test lint sample clean
+.PHONY: setup demo test lint sample serve clean
 
 setup: $(STAMP)
 
@@ -27,6 +27,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# A local Prefect server, work pool, deployments and worker (Ctrl-C stops them).
+serve: $(STAMP)
+	$(BIN)/python -m pipelines.serve
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
@@ -41,4 +45,4 @@ sample: $(STAMP)
 	rm -rf .sample-screen
 
 clean:
-	rm -rf $(VENV) out .prefect .pytest_cache
+	rm -rf $(VENV) out serve .prefect .pytest_cache
