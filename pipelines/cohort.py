@@ -28,10 +28,11 @@ PUBLISHED = {
 }
 
 
-def build_cohort(con: duckdb.DuckDBPyConnection, rules: RuleSet, previous_run_id: str | None
+def build_cohort(con: duckdb.DuckDBPyConnection, rules: RuleSet, compare_run_id: str | None
                  ) -> dict[str, int]:
-    """``cohort`` (qualifying families) and ``cohort_members`` with per-member flags."""
-    counts = run_steps(con, ["cohort/cohort"], {"previous_run_id": previous_run_id})
+    """``cohort`` (qualifying families, ``status`` against ``compare_run_id``) and
+    ``cohort_members`` with per-member flags."""
+    counts = run_steps(con, ["cohort/cohort"], {"compare_run_id": compare_run_id})
     base = (SQL_DIR / "cohort" / "cohort_members.sql").read_text()
     params = {}
     flags = []

@@ -17,7 +17,7 @@ def rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -
 
 
 def report_figures(con: duckdb.DuckDBPyConnection, rules: RuleSet,
-                   previous_run_id: str | None) -> dict[str, Any]:
+                   compare_run_id: str | None) -> dict[str, Any]:
     """Everything report.html shows besides the run header and the inputs."""
     flags = [quote_ident(c) for c in rules.criteria]
     combination = " || ' + ' || ".join(
@@ -75,7 +75,7 @@ def report_figures(con: duckdb.DuckDBPyConnection, rules: RuleSet,
                 (select count(*) from main.cohort_history as h
                  where h.run_id = $previous and h.family_id not in
                     (select family_id from {WORK}.cohort)) as n_left
-            from {WORK}.cohort""", {"previous": previous_run_id})[0],
+            from {WORK}.cohort""", {"previous": compare_run_id})[0],
     }
 
 

@@ -60,11 +60,20 @@ def test_same_inputs_give_byte_identical_csvs(clean_borough, tmp_path):
         assert (tmp_path / "a" / csv).read_bytes() == (tmp_path / "b" / csv).read_bytes()
 
 
-def test_second_run_keeps_history_ids_and_marks_families_continuing(clean_borough, tmp_path):
+def test_rerun_in_the_same_database_gives_byte_identical_csvs(clean_borough, tmp_path):
+    out = tmp_path / "out"
+    screen(clean_borough, out)
+    before = {c: (out / c).read_bytes() for c in ("cohort_families.csv", "cohort_members.csv",
+                                                  "rejects.csv")}
+    screen(clean_borough, out)
+    assert {c: (out / c).read_bytes() for c in before} == before
+
+
+def test_next_month_keeps_history_ids_and_marks_families_continuing(clean_borough, tmp_path):
     out = tmp_path / "out"
     first, _ = screen(clean_borough, out)
     families = (out / "cohort_families.csv").read_text(encoding="utf-8-sig")
-    second, counts = screen(clean_borough, out)
+    second, counts = screen(clean_borough, out, as_of=AS_OF + dt.timedelta(days=1))
     assert counts["new"] == 0
     again = (out / "cohort_families.csv").read_text(encoding="utf-8-sig")
     assert again == families.replace(",new,", ",continuing,")
@@ -180,9 +189,10 @@ def test_rerunning_a_past_month_does_not_displace_a_later_one(clean_borough, tmp
     september, _ = screen(clean_borough, tmp_path / "a", db=db)
     october, _ = screen(clean_borough, tmp_path / "b", db=db,
                         as_of=AS_OF + dt.timedelta(days=31))
-    again, counts = screen(clean_borough, tmp_path / "c", db=db)
-    assert again.previous_run_id == september.run_id
-    assert counts["new"] == 0
+    again, _ = screen(clean_borough, tmp_path / "c", db=db)
+    assert again.previous_run_id == september.run_id and again.compare_run_id is None
+    assert (tmp_path / "c" / "cohort_families.csv").read_bytes() == \
+        (tmp_path / "a" / "cohort_families.csv").read_bytes()
     con = duckdb.connect(str(db), read_only=True)
     assert con.execute("select run_id from latest_screen_run").fetchone()[0] == october.run_id
     assert con.execute("select distinct run_id from cohort").fetchall() == [(october.run_id,)]

@@ -1,9 +1,9 @@
 -- cohort: one row per qualifying family of this run, with the family's address, the flags
 -- of every criterion (columns of family_criteria), how it qualifies, whether it is new
--- or continuing against the previous run's cohort, and its evidence as readable lines
+-- or continuing against the cohort of the run before its as-of date, and its evidence
 -- ("Child J. Smith: 18.2% unauthorised absence over autumn 2024 – summer 2025").
 with previous as (
-    select family_id from main.cohort_history where run_id = $previous_run_id
+    select family_id from main.cohort_history where run_id = $compare_run_id
 ),
 
 evidence_lines as (

@@ -1,12 +1,19 @@
 -- person_ids: one row per linked person (a cluster of records) with its person_id.
 -- A person keeps the id of the previous run's person with whom they share most source
--- identifiers (each old id goes to one person only), so a mover or a newly linked
--- record keeps its id. Everyone else gets the next free number, in anchor order, so the
+-- identifiers, or failing those their standardised name and date of birth (each old id
+-- goes to one person only), so a mover, a newly linked record or a re-run keeps its id. Everyone else gets the next free number, in anchor order, so the
 -- same inputs always give the same ids.
 with cluster_keys as (
     select distinct c.cluster_id, k.key_type, k.key_value
     from link_clusters as c
     join std_person_keys as k using (record_id)
+    union
+    select distinct c.cluster_id, 'name_dob',
+        concat_ws('|', r.surname_std, r.forename_std, r.date_of_birth)
+    from link_clusters as c
+    join std_person_records as r using (record_id)
+    where r.surname_std is not null and r.forename_std is not null
+        and r.date_of_birth is not null
 ),
 
 anchors as (
