@@ -6,12 +6,10 @@ with final as (
     from person_records as pr
     join std_person_keys as k using (record_id)
     union
-    select distinct pr.person_id, 'name_dob',
-        concat_ws('|', r.surname_std, r.forename_std, r.date_of_birth)
+    select distinct pr.person_id, 'name_dob', r.name_key
     from person_records as pr
     join std_person_records as r using (record_id)
-    where r.surname_std is not null and r.forename_std is not null
-        and r.date_of_birth is not null
+    where r.name_key is not null
 )
 
 select * from final

@@ -73,7 +73,12 @@ final as (
         record_date,
         name_std(forename) as forename_std,
         name_std(regexp_extract(forename, '^\s*([^\s-]+)')) as forename_first_std,
-        name_std(surname) as surname_std
+        name_std(surname) as surname_std,
+        -- who the person is without an identifier: carries ids between runs, never links
+        case when name_std(surname) is not null and name_std(forename) is not null
+                and date_of_birth is not null
+            then concat_ws('|', name_std(surname), name_std(forename), date_of_birth)
+        end as name_key
     from unioned
 )
 
