@@ -14,7 +14,7 @@ import duckdb
 
 from pipelines import exports, report, runs
 from pipelines.criteria import PaymentByResults, RuleSet
-from pipelines.db import WORK, RunError, quote_ident, run_steps
+from pipelines.db import WORK, RunError, quote_ident, run_steps, transaction
 
 STEPS = ["claims/pbr_attachments", "claims/pbr_members", "claims/pbr_problems",
          "claims/pbr_education", "claims/pbr_events", "claims/pbr_employment",
@@ -105,21 +105,19 @@ def write_outputs(con: duckdb.DuckDBPyConnection, run: runs.Run, rules: RuleSet
             from {WORK}.pbr_candidates order by family_id, result""",
                              folder / "pbr_candidates.csv")
         counts["evidence_pages"] = evidence_pages(con, folder, run)
-        exports.render_report(folder, "claims_report.html", {
+        exports.render(folder / "claims_report.html", "claims_report.html", {
             "run": runs.run_header(run, rules), "inputs": inputs,
             "claims": report.claims_figures(con, f"{WORK}.pbr_candidates"),
         })
         exports.write_manifest(folder, "claims_manifest.json",
                                runs.manifest(run, rules, inputs, counts))
-        publish(con, run, {k: sum(i[k] for i in inputs)
-                           for k in ("rows_read", "rows_staged", "rows_rejected")})
+        publish(con, run, runs.input_totals(inputs))
     return counts
 
 
 def publish(con: duckdb.DuckDBPyConnection, run: runs.Run, totals: dict[str, int]) -> None:
     """Append the candidates to their history and mark the run succeeded, together."""
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         con.execute(f"""insert into main.pbr_candidates_history
             select $run_id, family_id, result, status, window_start, window_end,
                 attached_date, evidence, missing, value, identification_run_id
@@ -129,7 +127,3 @@ def publish(con: duckdb.DuckDBPyConnection, run: runs.Run, totals: dict[str, int
             where run_id = $r""", {"r": run.run_id, "read": totals["rows_read"],
                                    "staged": totals["rows_staged"],
                                    "rejected": totals["rows_rejected"]})
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise

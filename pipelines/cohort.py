@@ -11,7 +11,7 @@ import duckdb
 
 from pipelines import SQL_DIR
 from pipelines.criteria import RuleSet
-from pipelines.db import WORK, materialise, quote_ident, quote_literal, run_steps
+from pipelines.db import WORK, materialise, quote_ident, quote_literal, run_steps, transaction
 
 # work table → history table (columns matched by name; run_id added)
 PUBLISHED = {
@@ -79,8 +79,7 @@ def publish(con: duckdb.DuckDBPyConnection, run_id: str, rules: RuleSet, counts:
             ) -> None:
     """Append this run to the history tables, mark it succeeded and refresh the views,
     all or nothing."""
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         for work, history in PUBLISHED.items():
             columns = [c for (c,) in con.execute(
                 "select column_name from duckdb_columns() where schema_name = 'main' "
@@ -99,7 +98,3 @@ def publish(con: duckdb.DuckDBPyConnection, run_id: str, rules: RuleSet, counts:
                      "persons": counts["persons"], "families": counts["families"],
                      "cohort": counts["cohort"]})
         con.execute(cohort_view_sql(rules))
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, Literal
 
 import duckdb
 import yaml
@@ -393,9 +393,6 @@ class PaymentByResults(Strict):
 
 class RuleSet(Strict):
     """A versioned rule set: calendar, criteria and the qualifying rules, in order."""
-
-    KINDS: ClassVar[tuple[str, ...]] = ("event", "absence", "exclusions", "provision",
-                                        "benefit", "member_age")
 
     name: Identifier
     version: str

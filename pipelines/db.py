@@ -8,10 +8,11 @@ from validated configuration, through :func:`quote_ident`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -92,14 +93,13 @@ def run_steps(
     return counts
 
 
-def table_exists(con: duckdb.DuckDBPyConnection, name: str, schema: str = "main") -> bool:
-    """Whether a table or view of that name exists in ``schema``."""
-    row = con.execute(
-        "select count(*) from duckdb_tables() where schema_name = $s and table_name = $t",
-        {"s": schema, "t": name},
-    ).fetchone()
-    views = con.execute(
-        "select count(*) from duckdb_views() where schema_name = $s and view_name = $t",
-        {"s": schema, "t": name},
-    ).fetchone()
-    return bool(row[0] or views[0])
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """All of the block's statements or none of them."""
+    con.execute("begin transaction")
+    try:
+        yield
+    except BaseException:
+        con.execute("rollback")
+        raise
+    con.execute("commit")

@@ -124,8 +124,3 @@ def render(path: Path, template: str, context: dict[str, Any]) -> None:
     env = Environment(loader=FileSystemLoader(TEMPLATES_DIR),
                       autoescape=select_autoescape(["html", "j2"]))
     path.write_text(env.get_template(f"{template}.j2").render(**context), encoding="utf-8")
-
-
-def render_report(folder: Path, name: str, context: dict[str, Any]) -> None:
-    """The run report for the programme board."""
-    render(folder / name, name, context)

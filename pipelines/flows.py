@@ -27,8 +27,14 @@ def as_task(name: str, step: steps.Step) -> steps.Step:
     return TASKS[step] if FlowRunContext.get() else step
 
 
-def finish(run: runs.Run, counts: dict[str, int]) -> dict[str, int]:
-    """Inside a flow run, leave a markdown summary of counts (no personal data)."""
+def execute(command: str, extracts: str, out: str, as_of: str | None, db: str | None,
+            criteria_file: str | None) -> dict[str, int]:
+    """Open the run (as of today unless given), run its steps, and inside a flow run leave
+    a markdown summary of counts (no personal data)."""
+    run, rules = runs.prepare(Path(extracts), as_of or dt.date.today().isoformat(), Path(out),
+                              Path(db) if db else None,
+                              Path(criteria_file) if criteria_file else None, command)
+    counts = steps.execute(run, rules, as_task)
     if FlowRunContext.get():
         create_markdown_artifact(runs.summary_markdown(run), key=f"familyscreen-{run.command}",
                                  description=f"{run.command} as at {run.as_of.isoformat()}")
@@ -45,10 +51,7 @@ def screen(extracts: str, out: str, as_of: str | None = None, db: str | None = N
     A run that cannot go ahead raises :class:`pipelines.db.RunError`; the ``runs`` table
     records the step and reason, and earlier outputs stay as they were.
     """
-    as_of = as_of or dt.date.today().isoformat()
-    run, rules = runs.prepare(Path(extracts), as_of, Path(out), Path(db) if db else None,
-                              Path(criteria_file) if criteria_file else None)
-    return finish(run, steps.execute(run, rules, as_task))
+    return execute("screen", extracts, out, as_of, db, criteria_file)
 
 
 @flow(name="claims", persist_result=False, log_prints=False)
@@ -59,7 +62,4 @@ def claims(extracts: str, out: str, as_of: str | None = None, db: str | None = N
     Reads ``attachments`` and ``claims_history`` with the outcome period's extracts;
     needs a database holding the screening runs that identified the families.
     """
-    as_of = as_of or dt.date.today().isoformat()
-    run, rules = runs.prepare(Path(extracts), as_of, Path(out), Path(db) if db else None,
-                              Path(criteria_file) if criteria_file else None, "claims")
-    return finish(run, steps.execute(run, rules, as_task))
+    return execute("claims", extracts, out, as_of, db, criteria_file)

@@ -127,6 +127,11 @@ def input_summary(con: duckdb.DuckDBPyConnection) -> list[dict]:
     return inputs
 
 
+def input_totals(inputs: list[dict]) -> dict[str, int]:
+    """Rows read, staged and rejected over every extract."""
+    return {k: sum(i[k] for i in inputs) for k in ("rows_read", "rows_staged", "rows_rejected")}
+
+
 def run_header(run: Run, rules: RuleSet) -> dict[str, str]:
     """What every report and manifest says about the run itself."""
     return {"run_id": run.run_id, "command": run.command, "as_of": run.as_of.isoformat(),
@@ -148,7 +153,7 @@ def manifest(run: Run, rules: RuleSet, inputs: list[dict], counts: dict[str, int
 def write_outputs(con: duckdb.DuckDBPyConnection, run: Run, rules: RuleSet) -> dict[str, int]:
     """Write CSVs, report and manifest, publish the database, then move the files in."""
     inputs = input_summary(con)
-    totals = {k: sum(i[k] for i in inputs) for k in ("rows_read", "rows_staged", "rows_rejected")}
+    totals = input_totals(inputs)
     counts = totals | dict(zip(
         ("persons", "families", "cohort", "new", "cohort_members"),
         con.execute("""select (select count(*) from work.persons),
@@ -158,7 +163,7 @@ def write_outputs(con: duckdb.DuckDBPyConnection, run: Run, rules: RuleSet) -> d
     with exports.staged_outputs(run.out, run.run_id) as folder:
         exports.write_csvs(con, rules, folder)
         figures = report.report_figures(con, rules, run.compare_run_id)
-        exports.render_report(folder, "report.html", {
+        exports.render(folder / "report.html", "report.html", {
             "run": run_header(run, rules), "inputs": inputs, "figures": figures,
             "cohort_size": counts["cohort"],
             "max_criterion": max([c["n"] for c in figures["criteria"]] + [1]),
