@@ -180,3 +180,11 @@ def test_every_row_is_staged_or_rejected(run_validation):
     counts, staged, rejects, _ = run_validation("benefits", rows)
     assert counts.rows_read == len(rows) == len(staged) + len(rejects)
     assert sorted([*staged["source_row"], *rejects["row"]]) == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize(("length", "kept"), [(100, True), (101, False)])
+def test_names_up_to_100_characters_are_kept(run_validation, length, kept):
+    counts, staged, _, warnings = run_validation("benefits", [claim(surname="L" * length)])
+    assert counts.rows_staged == 1
+    assert (staged.loc[0, "surname"] == "L" * length) if kept else pd.isna(staged.loc[0, "surname"])
+    assert warnings.empty is kept
