@@ -7,7 +7,7 @@ AS_OF ?= 2025-09-30
 CLAIMS_AS_OF ?= 2026-07-31
 RUN := PREFECT_HOME=$(CURDIR)/.prefect PREFECT_LOGGING_LEVEL=WARNING $(BIN)/familyscreen
 
-.PHONY: setup demo test lint sample serve clean
+.PHONY: setup demo test lint sample serve bench febrl3 clean
 
 setup: $(STAMP)
 
@@ -44,5 +44,16 @@ sample: $(STAMP)
 	  --db .sample-screen/familyscreen.duckdb --out data/sample_claims --as-of $(CLAIMS_AS_OF)
 	rm -rf .sample-screen
 
+# Scale benchmark: screens generated boroughs (50,000 and 1,000,000 households by default;
+# BENCH_SIZES="50000 200000" to choose) and writes bench/results.md. Extracts are kept in
+# bench/work/ so a second run skips generation.
+BENCH_SIZES ?= 50000 1000000
+bench: $(STAMP)
+	$(BIN)/python -m bench.scale --sizes $(BENCH_SIZES)
+
+# Linkage quality on the FEBRL3 benchmark (precision, recall, F1).
+febrl3: $(STAMP)
+	$(BIN)/python -m bench.febrl3
+
 clean:
-	rm -rf $(VENV) out serve .prefect .pytest_cache
+	rm -rf $(VENV) out serve .prefect .pytest_cache bench/work

@@ -391,6 +391,30 @@ class PaymentByResults(Strict):
     progress_to_work: ProgressToWork
 
 
+class Linkage(Strict):
+    """Thresholds and training settings of probabilistic person linkage.
+
+    A pair scoring at least ``accept_probability`` is linked; one in
+    [``review_probability``, ``accept_probability``) waits for a person in the review
+    queue. A link joining records with incompatible dates of birth or different
+    identifiers of one system must score at least ``strong_probability`` or its cluster
+    is split.
+    """
+
+    accept_probability: float = Field(0.95, gt=0, lt=1)
+    review_probability: float = Field(0.5, gt=0, lt=1)
+    strong_probability: float = Field(0.9999, gt=0, lt=1)
+    seed: int = 20121
+    u_sample_pairs: int = Field(3_000_000, gt=0)
+    min_label_pairs: int = Field(200, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Linkage:
+        if not self.review_probability <= self.accept_probability <= self.strong_probability:
+            raise ValueError("linkage thresholds must be review <= accept <= strong")
+        return self
+
+
 class RuleSet(Strict):
     """A versioned rule set: calendar, criteria and the qualifying rules, in order."""
 
@@ -402,6 +426,7 @@ class RuleSet(Strict):
     criteria: dict[Identifier, Criterion]
     qualifies: list[Qualifying] = Field(min_length=1)
     payment_by_results: PaymentByResults | None = None
+    linkage: Linkage = Field(default_factory=Linkage)
     sha256: str = ""
 
     @field_validator("criteria")

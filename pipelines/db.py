@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -25,6 +26,7 @@ log = logging.getLogger("familyscreen")
 WORK = "work"
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+_SIZE = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
 
 
 class RunError(RuntimeError):
@@ -46,15 +48,43 @@ def quote_literal(name: str) -> str:
     return f"'{name}'"
 
 
-def connect(db_path: Path | str, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
-    """Open the run database with the ``work`` schema first on the search path."""
+def memory_settings() -> tuple[str, int]:
+    """(memory limit, threads) for every DuckDB connection of a run.
+
+    ``FAMILYSCREEN_MEMORY_LIMIT`` (a DuckDB size such as ``8GB``) wins; otherwise 60% of
+    this machine's memory, leaving room for Python and the operating system. Work beyond
+    the limit spills to the temporary directory instead of failing.
+    """
+    limit = os.environ.get("FAMILYSCREEN_MEMORY_LIMIT", "")
+    if not _SIZE.match(limit):
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        limit = f"{max(1, int(total * 0.6 / 2**30))}GiB"
+    return limit, os.cpu_count() or 1
+
+
+def configure(con: duckdb.DuckDBPyConnection, temp_directory: Path) -> None:
+    """Memory limit and a spill folder (owner-only: spilled pages hold personal data)."""
+    limit, _ = memory_settings()
+    temp_directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    con.execute(f"set memory_limit = {quote_literal_value(limit)}")
+    con.execute(f"set temp_directory = {quote_literal_value(str(temp_directory))}")
+
+
+def quote_literal_value(value: str) -> str:
+    """A string literal for a SET statement (which takes no parameters)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def connect(db_path: Path | str) -> duckdb.DuckDBPyConnection:
+    """Open the run database with the ``work`` schema first on the search path, the
+    memory limit set and spilling to ``<database>.tmp`` beside it."""
     try:
         con = duckdb.connect(str(db_path))
     except duckdb.IOException as exc:
         first = str(exc).splitlines()[0]
         raise RunError(f"cannot open database {db_path}: {first}") from exc
-    if memory_limit:
-        con.execute(f"set memory_limit = '{memory_limit}'")
+    if str(db_path) != ":memory:":
+        configure(con, Path(f"{db_path}.tmp"))
     con.execute(f"create schema if not exists {WORK}")
     con.execute(f"set search_path = '{WORK},main'")
     con.execute((SQL_DIR / "macros.sql").read_text())

@@ -42,6 +42,31 @@ def report_figures(con: duckdb.DuckDBPyConnection, rules: RuleSet,
                 (select count(*) from {WORK}.persons
                  where contains(upn, ';') or contains(nino, ';')) as n_persons_to_review
         """)[0],
+        "link_model": rows(con, f"""
+            select m.*,
+                (select count(*) from {WORK}.link_candidates where band = 'linked') as n_linked,
+                (select count(*) from {WORK}.review_queue) as n_review,
+                (select count(*) from {WORK}.link_candidates where band = 'confirmed')
+                    as n_confirmed,
+                (select count(*) from {WORK}.link_candidates where band = 'rejected')
+                    as n_rejected,
+                (select count(*) from {WORK}.link_splits) as n_splits
+            from {WORK}.link_model as m""")[0],
+        "uncertain_pairs": rows(con, f"""
+            select profile_key_l, profile_key_r, reason, match_probability, mw_forename,
+                mw_surname, mw_dob, mw_location
+            from {WORK}.review_queue
+            order by match_probability desc, profile_key_l, profile_key_r limit 10"""),
+        "largest_clusters": rows(con, f"""
+            select pr.person_id, count(*) as n_records,
+                count(distinct pr.extract) as n_extracts,
+                count(distinct r.date_of_birth) as n_dates_of_birth,
+                count(distinct r.surname_std) as n_surnames,
+                string_agg(distinct pr.match_method, ', ' order by pr.match_method) as methods
+            from {WORK}.person_records as pr
+            join {WORK}.std_person_records as r using (record_id)
+            group by pr.person_id
+            order by n_records desc, pr.person_id limit 5"""),
         "households": rows(con, f"""
             select count(*) as n_families, sum(members) as n_members,
                 sum(children) as n_children, sum(adults) as n_adults

@@ -17,7 +17,7 @@ from typing import Any
 
 import duckdb
 
-from pipelines import CRITERIA_DIR, ROOT, __version__, cohort, exports, report
+from pipelines import CRITERIA_DIR, ROOT, __version__, cohort, exports, quality, report
 from pipelines.criteria import RuleSet, load_rule_set
 from pipelines.db import RunError, connect
 
@@ -167,6 +167,9 @@ def write_outputs(con: duckdb.DuckDBPyConnection, run: Run, rules: RuleSet) -> d
             "run": run_header(run, rules), "inputs": inputs, "figures": figures,
             "cohort_size": counts["cohort"],
             "max_criterion": max([c["n"] for c in figures["criteria"]] + [1]),
+            "linkage_config": rules.linkage,
+            "quality": quality.score(con, run.extracts / "truth")
+            if (run.extracts / "truth" / "records.csv").is_file() else None,
         })
         exports.write_manifest(folder, "run_manifest.json",
                                manifest(run, rules, inputs, counts))

@@ -17,31 +17,68 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import os
 import random
+import shutil
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 from stdnum.gb import upn as stdnum_upn
 
 FORENAMES_M = ["William", "James", "Robert", "Thomas", "Daniel", "Joseph", "Michael", "David",
                "Charles", "Richard", "Edward", "Samuel", "Matthew", "Anthony", "Andrew", "Peter",
-               "Oliver", "Harry", "Jack", "George", "Noah", "Leo", "Oscar", "Alfie"]
+               "Oliver", "Harry", "Jack", "George", "Noah", "Leo", "Oscar", "Alfie", "Jacob",
+               "Henry", "Freddie", "Archie", "Theo", "Arthur", "Charlie", "Ethan", "Isaac",
+               "Lucas", "Mason", "Logan", "Dylan", "Riley", "Finley", "Joshua", "Benjamin",
+               "Alexander", "Christopher", "Jonathan", "Nicholas", "Patrick", "Stephen",
+               "Timothy", "Kevin", "Gary", "Mark", "Paul", "Lee", "Craig", "Dean", "Wayne",
+               "Mohammed", "Ibrahim", "Yusuf", "Omar", "Hamza", "Kacper", "Jakub", "Aaron",
+               "Callum", "Connor", "Kieran", "Liam", "Owen", "Rhys", "Tyler", "Reece"]
 FORENAMES_F = ["Elizabeth", "Margaret", "Catherine", "Jennifer", "Susan", "Rebecca", "Victoria",
                "Jessica", "Abigail", "Samantha", "Olivia", "Amelia", "Isla", "Ava", "Mia",
-               "Emily", "Grace", "Sophie", "Chloe", "Lily", "Zoë", "Niamh", "Siobhan", "Aoife"]
+               "Emily", "Grace", "Sophie", "Chloe", "Lily", "Zoë", "Niamh", "Siobhan", "Aoife",
+               "Charlotte", "Ella", "Poppy", "Freya", "Evie", "Ruby", "Daisy", "Alice",
+               "Florence", "Isabella", "Sienna", "Phoebe", "Hannah", "Lucy", "Megan", "Laura",
+               "Sarah", "Emma", "Claire", "Nicola", "Joanne", "Kelly", "Lisa", "Michelle",
+               "Donna", "Tracey", "Amy", "Natalie", "Gemma", "Kayleigh", "Leanne", "Stacey",
+               "Aisha", "Fatima", "Maryam", "Zainab", "Amira", "Zuzanna", "Julia", "Maja",
+               "Bethany", "Courtney", "Jade", "Holly", "Paige", "Shannon", "Caitlin", "Ellie"]
 NICKNAMES = {"William": "Bill", "James": "Jim", "Robert": "Bob", "Thomas": "Tom",
              "Daniel": "Dan", "Joseph": "Joe", "Michael": "Mike", "David": "Dave",
              "Charles": "Charlie", "Richard": "Rick", "Edward": "Ted", "Samuel": "Sam",
              "Elizabeth": "Liz", "Margaret": "Maggie", "Catherine": "Kate", "Jennifer": "Jenny",
              "Susan": "Sue", "Rebecca": "Becky", "Victoria": "Vicky", "Jessica": "Jess",
-             "Abigail": "Abby", "Samantha": "Sam"}
-SURNAMES = ["Smith", "Jones", "Williams", "Taylor", "Brown", "Davies", "Evans", "Wilson",
-            "Thomas", "Johnson", "Roberts", "Robinson", "Thompson", "Wright", "Walker", "White",
-            "Edwards", "Hughes", "Green", "Hall", "Lewis", "Harris", "Clarke", "Patel",
-            "Jackson", "Wood", "Turner", "Martin", "Cooper", "Hill", "Ward", "Morris", "Moore",
-            "Clark", "Lee", "King", "Baker", "Harrison", "Morgan", "Allen", "O'Brien",
-            "Smith-Jones", "Kowalski", "Nowak", "Ahmed", "Khan", "Ali", "Begum", "Murphy",
-            "Kelly"]
+             "Abigail": "Abby", "Samantha": "Sam", "Matthew": "Matt", "Anthony": "Tony",
+             "Andrew": "Andy", "Peter": "Pete", "Alexander": "Alex", "Benjamin": "Ben",
+             "Christopher": "Chris", "Jonathan": "Jon", "Nicholas": "Nick", "Stephen": "Steve",
+             "Timothy": "Tim", "Joshua": "Josh", "Frederick": "Fred", "Isabella": "Bella",
+             "Charlotte": "Lottie", "Hannah": "Anna", "Nicola": "Nicky", "Florence": "Flo"}
+_SURNAMES_COMMON = [
+    "Smith", "Jones", "Williams", "Taylor", "Brown", "Davies", "Evans", "Wilson", "Thomas",
+    "Johnson", "Roberts", "Robinson", "Thompson", "Wright", "Walker", "White", "Edwards",
+    "Hughes", "Green", "Hall", "Lewis", "Harris", "Clarke", "Patel", "Jackson", "Wood",
+    "Turner", "Martin", "Cooper", "Hill", "Ward", "Morris", "Moore", "Clark", "Lee", "King",
+    "Baker", "Harrison", "Morgan", "Allen", "O'Brien", "Smith-Jones", "Kowalski", "Nowak",
+    "Ahmed", "Khan", "Ali", "Begum", "Murphy", "Kelly", "Scott", "Young", "Mitchell",
+    "Watson", "Phillips", "Campbell", "Parker", "Bennett", "Cook", "Shaw", "Richardson",
+    "Collins", "Bailey", "Bell", "Carter", "Hussain", "Singh", "Kaur", "Mahmood", "Rahman",
+    "Wiśniewski", "McDonald", "MacLeod", "O'Connor", "Fitzgerald", "Lloyd-Webb",
+    "Dunn", "Marshall", "Palmer", "Fox", "Mills", "Knight", "Stevens", "Lawrence", "Owen"]
+# Rarer surnames, made from English place-name parts: a long tail as in a real borough.
+_PARTS = (["Ash", "Brad", "Brom", "Cal", "Chat", "Dar", "Elling", "Fair", "Glad", "Hart",
+           "Hather", "Kirk", "Lang", "Mar", "Nor", "Pem", "Rad", "Shel", "Stan", "Thorn",
+           "Wat", "Whit", "Win", "Yar", "Oak", "Cross", "Holl", "Mor", "Sut", "Brook"],
+          ["ford", "ley", "ton", "well", "by", "ham", "field", "wood", "more", "worth", "dale",
+           "stone", "croft", "hurst", "bury", "wick", "combe", "land", "shaw", "thwaite"])
+SURNAMES = _SURNAMES_COMMON + [a + b for a in _PARTS[0] for b in _PARTS[1]]
+# Zipf-like weights: common surnames are much more common than the tail.
+SURNAME_WEIGHTS = [1 / (rank + 5) for rank in range(len(SURNAMES))]
 STREETS = [("Church", "Road"), ("Station", "Road"), ("Victoria", "Street"), ("Park", "Avenue"),
            ("Mill", "Lane"), ("Queens", "Drive"), ("Oak", "Close"), ("Beech", "Grove"),
            ("Cedar", "Crescent"), ("Elm", "Gardens"), ("Market", "Street"), ("Chapel", "Lane"),
@@ -51,6 +88,7 @@ STREETS = [("Church", "Road"), ("Station", "Road"), ("Victoria", "Street"), ("Pa
 ABBREVIATIONS = {"Road": "Rd", "Street": "St", "Avenue": "Ave", "Lane": "Ln", "Drive": "Dr",
                  "Close": "Cl", "Grove": "Gro", "Crescent": "Cres", "Gardens": "Gdns",
                  "Terrace": "Terr", "Court": "Ct", "Way": "Wy", "Place": "Pl"}
+AREAS = ["CH", "L", "WA", "M", "PR", "BB", "BL", "OL"]
 WARDS = ["Bidston", "Claughton", "Oxton", "Prenton", "Seacombe", "Rock Ferry"]
 TOWN = "Birkenhead"
 TERM_ENDS = {"autumn": (12, 31, 0), "spring": (3, 31, 1), "summer": (7, 31, 1)}
@@ -94,6 +132,8 @@ class Person:
     police_ref: str | None = None
     asb_ref: str | None = None
     old_home: Property | None = None
+    home: Property | None = None
+    former_surname: str | None = None  # a surname some sources still hold (marriage)
 
 
 @dataclass
@@ -111,8 +151,10 @@ class Household:
 class Generator:
     """Builds one borough; ``write`` puts the extracts and truth in a folder."""
 
-    def __init__(self, households: int, seed: int, as_of: dt.date, noise: float) -> None:
+    def __init__(self, households: int, seed: int, as_of: dt.date, noise: float,
+                 first: int = 0) -> None:
         self.rng = random.Random(seed)
+        self.first = first  # index of this chunk's first household in the whole borough
         self.as_of = as_of
         self.noise = noise
         self.n_households = households
@@ -123,7 +165,7 @@ class Generator:
         self.record_truth: dict[str, list[str | None]] = {name: [] for name in self.rows}
         self.households: list[Household] = []
         self.properties: list[Property] = []
-        self._serial = 0
+        self._serial = first * 20  # person ids stay unique across chunks
 
     # -- helpers -------------------------------------------------------------------
     def chance(self, p: float) -> bool:
@@ -158,58 +200,83 @@ class Generator:
 
     # -- borough -------------------------------------------------------------------
     def build_properties(self) -> None:
-        needed = int(self.n_households * 1.3) + 10
-        uprn = 100000000
-        for i in range(needed):
-            street = STREETS[i % len(STREETS)]
-            number = 1 + (i // len(STREETS))
-            street_no = STREETS.index(street)
-            ward = WARDS[street_no % len(WARDS)]
+        """Buildings of 60 to a street; every fifth has three flats. About ten properties
+        share a postcode unit; addresses are unique over millions of households."""
+        start = int(self.first * 1.3)
+        for i in range(start, start + int(self.n_households * 1.3) + 10):
+            k, number = divmod(i, 60)
+            number += 1
+            street_no = k % len(STREETS)
+            area = AREAS[k // 1800 % len(AREAS)]
+            postcode = f"{area}{10 + k // 20 % 90} {1 + k // 14400 % 9}" \
+                       f"{'ABDEFGHJLNPQRSTUWXYZ'[street_no]}{'ABDEFGHJ'[number // 8 % 8]}"
             flats = [None] if number % 5 else ["1", "2", "3"]
-            for flat in flats:
-                uprn += self.rng.randint(1, 50)
-                postcode = f"CH4{1 + street_no % 9} {1 + number // 8 % 9}" \
-                           f"{'ABDEFGHJLNPQRSTUWXYZ'[street_no]}{'ABDEFGHJLN'[number % 10]}"
+            for n, flat in enumerate(flats):
                 self.properties.append(Property(
-                    str(uprn), flat, number, street, postcode, ward,
-                    f"E0100{street_no * 37 + number // 10:04d}", 1 + (street_no * 3) % 10))
+                    str(100000000 + i * 4 + n), flat, number, STREETS[street_no], postcode,
+                    WARDS[k % len(WARDS)], f"E01{k // 3 % 1000000:06d}", 1 + (k * 3) % 10))
 
     def build_households(self) -> None:
         homes = self.rng.sample(self.properties, self.n_households)
         for h, home in enumerate(homes):
-            hh = Household(f"H{h + 1:05d}", home)
-            surname = self.rng.choice(SURNAMES)
+            hh = Household(f"H{self.first + h + 1:07d}", home)
+            surname = self.rng.choices(SURNAMES, SURNAME_WEIGHTS)[0]
             n_adults = self.rng.choice([1, 1, 2, 2, 2])
             n_children = self.rng.choice([0, 1, 1, 2, 2, 3, 4])
             for a in range(n_adults):
                 gender = "F" if a == 0 else "M"
                 names = FORENAMES_F if gender == "F" else FORENAMES_M
-                hh.members.append(Person(f"T{self.serial():06d}", hh.household_id,
-                                         self.rng.choice(names), surname,
-                                         self.dob_for_age(22, 55), gender, nino=self.nino()))
+                adult = Person(f"T{self.serial():09d}", hh.household_id,
+                               self.rng.choice(names), surname, self.dob_for_age(22, 55), gender,
+                               nino=self.nino(), home=home)
+                if self.noisy(0.2):
+                    adult.former_surname = self.rng.choices(SURNAMES, SURNAME_WEIGHTS)[0]
+                hh.members.append(adult)
             for _ in range(n_children):
                 gender = self.rng.choice("MF")
                 names = FORENAMES_F if gender == "F" else FORENAMES_M
-                child = Person(f"T{self.serial():06d}", hh.household_id, self.rng.choice(names),
-                               surname, self.dob_for_age(3, 17), gender)
+                child = Person(f"T{self.serial():09d}", hh.household_id, self.rng.choice(names),
+                               surname, self.dob_for_age(3, 17), gender, home=home)
                 if 5 <= self.age(child) <= 16:
                     child.upn = self.upn()
                 hh.members.append(child)
-            if self.noise and self.chance(0.1):
-                mover = self.rng.choice(hh.members)
-                mover.old_home = self.rng.choice(self.properties)
+            if self.noise and self.chance(0.15):  # the family moved in the last year
+                old_home = self.rng.choice(self.properties)
+                for member in hh.members:
+                    member.old_home = old_home
             self.households.append(hh)
 
     # -- records -------------------------------------------------------------------
     def person_columns(self, p: Person, old: bool = False) -> dict:
-        home = p.old_home if old and p.old_home else self.home_of(p)
+        """The person as one source writes them, with the disagreement between sources
+        that linked UK administrative data show: about 12% of records differ from the
+        truth in forename and 18% in surname, plus date-of-birth errors."""
+        home = p.old_home if old and p.old_home else p.home
         forename, surname, dob = p.forename, p.surname, p.dob
-        if self.noisy(0.06) and forename in NICKNAMES:
+        # forename: nickname, typo, or forename and surname the wrong way round
+        roll = self.rng.random() / max(self.noise, 1e-9)
+        if roll < 0.05 and forename in NICKNAMES:
             forename = NICKNAMES[forename]
-        if self.noisy(0.02):
+        elif roll < 0.10:
+            forename = self.typo(forename)
+        elif roll < 0.11:
+            forename, surname = surname, forename
+        elif roll < 0.13:
             forename = forename.upper()
-        if self.noisy(0.01) and dob.day <= 12 and dob.day != dob.month:
+        # surname: former surname, typo, or one half of a double-barrelled name
+        roll = self.rng.random() / max(self.noise, 1e-9)
+        if roll < 0.07 and p.former_surname:
+            surname = p.former_surname
+        elif roll < 0.15:
+            surname = self.typo(surname)
+        elif roll < 0.18 and "-" in surname:
+            surname = self.rng.choice(surname.split("-"))
+        # date of birth: day and month swapped, one digit wrong
+        roll = self.rng.random() / max(self.noise, 1e-9)
+        if roll < 0.02 and dob.day <= 12 and dob.day != dob.month:
             dob = dt.date(dob.year, dob.day, dob.month)
+        elif roll < 0.03:
+            dob = self.digit_slip(dob)
         style = self.rng.choice([0, 1, 2, 3]) if self.noise else 0
         postcode = home.postcode
         if self.noisy(0.05):
@@ -219,8 +286,33 @@ class Generator:
         return {"forename": forename, "surname": surname, "date_of_birth": self.date(dob),
                 "gender": p.gender, "address": home.address(style), "postcode": postcode}
 
-    def home_of(self, p: Person) -> Property:
-        return next(h.home for h in self.households if h.household_id == p.household_id)
+    def typo(self, name: str) -> str:
+        """One keying slip: a letter changed, dropped, doubled or two swapped (never the
+        first letter, which people rarely get wrong)."""
+        if len(name) < 3:
+            return name
+        i = self.rng.randint(1, len(name) - 2)
+        kind = self.rng.choice(["change", "drop", "double", "swap"])
+        if kind == "change":
+            return name[:i] + self.rng.choice("aeiounrst") + name[i + 1:]
+        if kind == "drop":
+            return name[:i] + name[i + 1:]
+        if kind == "double":
+            return name[:i] + name[i] + name[i:]
+        return name[:i] + name[i + 1] + name[i] + name[i + 2:]
+
+    def digit_slip(self, dob: dt.date) -> dt.date:
+        """A date of birth with one digit of the day or the year keyed wrong."""
+        for _ in range(10):
+            if self.rng.random() < 0.5:
+                day = dob.day + self.rng.choice([-10, -1, 1, 10])
+                if 1 <= day <= 28:
+                    return dob.replace(day=day)
+            else:
+                year = dob.year + self.rng.choice([-1, 1, -10, 10])
+                if year < self.as_of.year and not (dob.month == 2 and dob.day == 29):
+                    return dob.replace(year=year)
+        return dob
 
     def date(self, d: dt.date | None) -> str:
         if d is None:
@@ -245,12 +337,14 @@ class Generator:
         return sorted(terms, key=lambda t: t[3], reverse=True)[:n]
 
     def attendance(self, child: Person, unauthorised_rate: float, provision: str) -> None:
-        for year, term, _, _ in self.last_terms(4):
+        for n, (year, term, _, _) in enumerate(self.last_terms(4)):
             possible = self.rng.randint(110, 140)
             unauth = round(possible * unauthorised_rate)
             auth = min(self.rng.randint(0, 10), possible - unauth)
             self.add("school_attendance", child, {
-                **self.person_columns(child), "upn": child.upn, "school_urn": "123456",
+                # a family that moved shows its old address in the oldest terms
+                **self.person_columns(child, old=n >= 2), "upn": child.upn,
+                "school_urn": "123456",
                 "academic_year": year, "term": term.capitalize() if self.noisy(0.2) else term,
                 "sessions_possible": possible, "sessions_authorised_absence": auth,
                 "sessions_unauthorised_absence": unauth,
@@ -409,7 +503,7 @@ class Generator:
                 "uprn": prop.uprn, "address": prop.address(), "postcode": prop.postcode,
                 "ward": prop.ward, "lsoa": prop.lsoa, "imd_decile": prop.imd_decile})
             self.record_truth["gazetteer"].append(None)
-        if self.noise:
+        if self.noise and self.first == 0:
             self.add_bad_rows()
 
     def add_bad_rows(self) -> None:
@@ -418,9 +512,10 @@ class Generator:
                     ("police_offences", "disposal", "unknown"),
                     ("school_attendance", "sessions_possible", "-4"),
                     ("asb", "asb_ref", ""), ("local_indicators", "recorded_date", "2025-13-01")]
+        good = {extract: list(rows) for extract, rows in self.rows.items()}
         for extract, column, value in breakers:
-            if self.rows[extract]:
-                row = dict(self.rng.choice(self.rows[extract]), **{column: value})
+            if good[extract]:  # a copy of a good row, so each planted row has one fault
+                row = dict(self.rng.choice(good[extract]), **{column: value})
                 self.rows[extract].append(row)
                 self.record_truth[extract].append(None)
 
@@ -463,12 +558,82 @@ class Generator:
                                  hh.work_benefit])
 
 
-def generate(out: Path, households: int = 400, seed: int = 7,
-             as_of: dt.date = dt.date(2025, 9, 30), noise: float = 1.0) -> None:
-    """Write a synthetic borough's extracts and truth into ``out``."""
-    generator = Generator(households, seed, as_of, noise)
+# Households per chunk: a chunk is generated in one process and written as one part.
+CHUNK = 25_000
+
+
+def _generate_chunk(job: tuple[Path, int, int, int, dt.date, float]) -> Path:
+    folder, chunk, households, seed, as_of, noise = job
+    generator = Generator(households, seed if chunk == 0 else seed * 1_000_003 + chunk, as_of,
+                          noise, first=chunk * CHUNK)
     generator.build()
-    generator.write(out)
+    generator.write(folder)
+    return folder
+
+
+def _combine(parts: list[Path], out: Path) -> None:
+    """Concatenate chunk folders into one set of extracts and truth (rows renumbered)."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "truth").mkdir(exist_ok=True)
+    names = sorted(p.name for p in parts[0].glob("*.csv"))
+    for name in [*names, *(f"truth/{t}" for t in ("persons.csv", "households.csv"))]:
+        with (out / name).open("wb") as target:
+            for n, part in enumerate(parts):
+                with (part / name).open("rb") as source:
+                    header = source.readline()
+                    if n == 0:
+                        target.write(header)
+                    shutil.copyfileobj(source, target, 1 << 20)
+    with duckdb.connect() as con:
+        con.execute("""create table truth as select * from read_csv($paths,
+            filename = true, all_varchar = true)""",
+                    {"paths": [str(part / "truth" / "records.csv") for part in parts]})
+        con.execute("""copy (
+            select extract, row_number() over (partition by extract
+                order by parse_dirpath(filename), cast(source_row as bigint)) as source_row,
+                person_id
+            from truth order by extract, source_row
+        ) to '""" + str(out / "truth" / "records.csv").replace("'", "''") + "' (header)")
+
+
+def write_parquet(folder: Path) -> None:
+    """Each extract of ``folder`` also as ``folder/parquet/<extract>.parquet``, streamed."""
+    (folder / "parquet").mkdir(exist_ok=True)
+    for path in sorted(folder.glob("*.csv")):
+        encoding = "cp1252" if path.stem == "local_indicators" else "utf8"
+        with path.open("rb") as f:
+            names = f.readline().decode(encoding).strip().split(",")
+        reader = pacsv.open_csv(path, read_options=pacsv.ReadOptions(encoding=encoding),
+                                convert_options=pacsv.ConvertOptions(
+                                    column_types=dict.fromkeys(names, pa.string())))
+        with pq.ParquetWriter(folder / "parquet" / f"{path.stem}.parquet",
+                              reader.schema) as writer:
+            for batch in reader:
+                writer.write_batch(batch)
+
+
+def generate(out: Path, households: int = 400, seed: int = 7,
+             as_of: dt.date = dt.date(2025, 9, 30), noise: float = 1.0, workers: int = 1,
+             parquet: bool = False) -> None:
+    """Write a synthetic borough's extracts and truth into ``out``.
+
+    Up to ``CHUNK`` households are one generator; a larger borough is made in chunks of
+    households (each seeded from ``seed`` and its number, so the result does not depend on
+    ``workers``) on ``workers`` processes, then concatenated.
+    """
+    n_chunks = -(-households // CHUNK)
+    if n_chunks <= 1:
+        _generate_chunk((out, 0, households, seed, as_of, noise))
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=out) as tmp:
+            jobs = [(Path(tmp) / f"{c:05d}", c, min(CHUNK, households - c * CHUNK), seed,
+                     as_of, noise) for c in range(n_chunks)]
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                parts = list(pool.map(_generate_chunk, jobs))
+            _combine(parts, out)
+    if parquet:
+        write_parquet(out)
 
 
 def main() -> None:
@@ -478,8 +643,13 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--as-of", type=dt.date.fromisoformat, default=dt.date(2025, 9, 30))
     p.add_argument("--noise", type=float, default=1.0)
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="processes for a borough of more than one chunk of households")
+    p.add_argument("--parquet", action="store_true",
+                   help="also write every extract as Parquet under <out>/parquet/")
     args = p.parse_args()
-    generate(args.out, args.households, args.seed, args.as_of, args.noise)
+    generate(args.out, args.households, args.seed, args.as_of, args.noise, args.workers,
+             args.parquet)
 
 
 if __name__ == "__main__":

@@ -22,8 +22,8 @@ STEPS = [
 ]
 
 
-def load_reference(con: duckdb.DuckDBPyConnection, rules: RuleSet) -> None:
-    """Create the reference tables the standardisation and criteria SQL read."""
+def load_name_variants(con: duckdb.DuckDBPyConnection) -> None:
+    """``ref_name_variants``: English forenames and their nicknames, both directions."""
     with nicknames.with_names_csv_path() as path:
         con.execute(
             f"""create or replace table {WORK}.ref_name_variants as
@@ -36,6 +36,11 @@ def load_reference(con: duckdb.DuckDBPyConnection, rules: RuleSet) -> None:
             )""",
             {"p": str(path)},
         )
+
+
+def load_reference(con: duckdb.DuckDBPyConnection, rules: RuleSet) -> None:
+    """Create the reference tables the standardisation and criteria SQL read."""
+    load_name_variants(con)
     con.execute(
         f"""create or replace table {WORK}.ref_address_words as
         select word, standard, cast(is_street_type as boolean) as is_street_type

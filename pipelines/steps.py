@@ -64,7 +64,7 @@ def standardise_records(run: Run, rules: RuleSet) -> dict[str, int]:
 
 def link_persons(run: Run, rules: RuleSet) -> dict[str, int]:
     with connect(run.db) as con:
-        return link.link(con, run.as_of.isoformat(), run.previous_run_id)
+        return link.link(con, run.as_of.isoformat(), run.previous_run_id, rules.linkage)
 
 
 def form_households(run: Run, rules: RuleSet) -> dict[str, int]:

@@ -31,3 +31,6 @@ BENEFITS = ("jsa", "esa", "ib", "is", "sda", "ca", "uc_no_work", "pip", "dla", "
 EMPLOYMENT_KINDS = ("employment", "work_programme", "esf")
 GENDERS = ("m", "f", "x")
 CLAIM_RESULTS = ("crime_asb_education", "continuous_employment", "progress_to_work")
+
+# A person's decision on a pair from the linkage review queue.
+MATCH_DECISIONS = ("match", "no_match")

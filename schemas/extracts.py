@@ -133,6 +133,7 @@ PERSON_COLUMNS: dict[str, ColumnSpec] = {
 }
 
 WHOLE = ck.whole_number()
+PROFILE_KEY = ck.matches(r"K[0-9a-f]{16}", "profile key (K and 16 hexadecimal digits)")
 NINO = ck.matches(ck.NINO, "National Insurance number")
 
 EXTRACTS: dict[str, ExtractSpec] = {
@@ -289,6 +290,19 @@ EXTRACTS: dict[str, ExtractSpec] = {
                 "lsoa": detail("text", ck.matches(r"[EW]01\d{6}", "LSOA code"), required=False),
                 "imd_decile": detail("int", ck.whole_number(10),
                                      ck.matches(r"[1-9]|10", "decile 1-10"), required=False),
+            },
+        ),
+        ExtractSpec(
+            "match_decisions",
+            required=False,
+            description="one row per pair of identities a person confirmed or rejected "
+                        "(from review_queue.csv)",
+            columns={
+                "profile_key_l": key(PROFILE_KEY),
+                "profile_key_r": key(PROFILE_KEY),
+                "decision": rule("code", ck.code(codes.MATCH_DECISIONS)),
+                "reviewed_by": detail("text", required=False),
+                "reviewed_on": detail("date", required=False, not_after_as_of=True),
             },
         ),
         ExtractSpec(

@@ -9,7 +9,7 @@ from typing import Any
 
 from stdnum.gb import upn as stdnum_upn
 
-from pipelines import runs, steps
+from pipelines import runs, sample, steps
 from schemas import EXTRACTS
 
 AS_OF = dt.date(2025, 9, 30)
@@ -105,3 +105,10 @@ def case_row(n: int, extract: str, who: str, row: dict[str, Any]) -> dict[str, A
     if extract == "school_attendance":
         return {**p, **key, "school_urn": "123456", **row}
     return {**p, **row, **key}
+
+
+def generated(factory: Any, name: str, households: int, seed: int, noise: float) -> Path:
+    """A generated borough's extracts (and ``truth/``) in a new temporary folder."""
+    folder = factory.mktemp(name) / "extracts"
+    sample.generate(folder, households=households, seed=seed, as_of=AS_OF, noise=noise)
+    return folder

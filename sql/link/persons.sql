@@ -1,7 +1,8 @@
 -- persons: one row per linked person with their best-known identity and current address.
--- Identity: each attribute from the person's newest record that has it. Current address:
--- the address of the newest dated record that gives one (rules.md); a record's own UPRN
--- wins over the gazetteer match. Ties on date go to the lower extract name, then the
+-- Identity: each attribute as most of the person's records give it (ties to the newest
+-- record), so one record's typo or slipped date of birth does not become the person's.
+-- Current address: the address of the newest dated record that gives one (rules.md); a
+-- record's own UPRN wins over the gazetteer match. Ties on date go to the lower extract name, then the
 -- later row, so the choice is deterministic.
 with records as (
     select
@@ -17,19 +18,29 @@ with records as (
         and m.postcode is not distinct from r.postcode
 ),
 
+voted as (
+    select
+        *,
+        count(*) over (partition by person_id, forename_std) as forename_votes,
+        count(*) over (partition by person_id, surname_std) as surname_votes,
+        count(*) over (partition by person_id, date_of_birth) as dob_votes,
+        count(*) over (partition by person_id, gender) as gender_votes
+    from records
+),
+
 identity as (
     select
         person_id,
-        first(forename order by record_date desc, extract, source_row desc)
-            filter (where forename is not null) as forename,
-        first(surname order by record_date desc, extract, source_row desc)
-            filter (where surname is not null) as surname,
-        first(date_of_birth order by record_date desc, extract, source_row desc)
-            filter (where date_of_birth is not null) as date_of_birth,
-        first(gender order by record_date desc, extract, source_row desc)
-            filter (where gender is not null) as gender,
+        first(forename order by forename_votes desc, record_date desc, extract,
+            source_row desc) filter (where forename is not null) as forename,
+        first(surname order by surname_votes desc, record_date desc, extract,
+            source_row desc) filter (where surname is not null) as surname,
+        first(date_of_birth order by dob_votes desc, record_date desc, extract,
+            source_row desc) filter (where date_of_birth is not null) as date_of_birth,
+        first(gender order by gender_votes desc, record_date desc, extract,
+            source_row desc) filter (where gender is not null) as gender,
         count(*) as n_records
-    from records
+    from voted
     group by person_id
 ),
 

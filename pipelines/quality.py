@@ -1,4 +1,9 @@
-"""Compare a run's cohort with the generator's truth (used by the end-to-end tests)."""
+"""Quality against known truth: a run on generated extracts compared with the generator's
+``truth/`` folder (pairwise person links, cohort precision and recall, flags).
+
+Used by the tests, and by the run report when the extracts folder holds a ``truth/``
+folder (generated data only: real extracts have no truth).
+"""
 
 from __future__ import annotations
 
@@ -30,23 +35,21 @@ class Scores:
         return self.n_true_positive / self.n_true if self.n_true else 1.0
 
 
-def score(db: Path, truth: Path) -> Scores:
-    """Map each family to the truth household most of its members belong to."""
-    con = duckdb.connect(str(db), read_only=True)
-    con.execute(f"""
-        create temp table truth_records as
-            select * from read_csv('{truth}/records.csv', all_varchar = true);
-        create temp table truth_persons as
-            select * from read_csv('{truth}/persons.csv', all_varchar = true);
-        create temp table truth_households as
-            select * from read_csv('{truth}/households.csv', all_varchar = true);
-        create temp table record_links as
+def score(con: duckdb.DuckDBPyConnection, truth: Path) -> Scores:
+    """Score the run whose tables ``con`` sees first (the ``work`` schema of the latest
+    run). Each family maps to the truth household most of its members belong to."""
+    for name in ("records", "persons", "households"):
+        con.execute(f"""create or replace temp table truth_{name} as
+            select * from read_csv($p, all_varchar = true)""",
+                    {"p": str(truth / f"{name}.csv")})
+    con.execute("""
+        create or replace temp table record_links as
             select pr.person_id, t.person_id as truth_person_id
             from person_records as pr
             join truth_records as t
               on t.extract = pr.extract and cast(t.source_row as bigint) = pr.source_row
             where t.person_id <> '';
-        create temp table family_truth as
+        create or replace temp table family_truth as
             select fm.family_id, mode(tp.household_id) as household_id
             from family_members as fm
             join (select distinct person_id, truth_person_id from record_links) as l
@@ -81,7 +84,6 @@ def score(db: Path, truth: Path) -> Scores:
             (select sum(n * (n - 1) / 2) from (select count(*) as n from r
                 group by truth_person_id))
     """).fetchone()
-    con.close()
     return Scores(n_cohort, n_true, n_tp, mismatches,
                   pair_precision=(tp / predicted) if predicted else 1.0,
                   pair_recall=(tp / actual) if actual else 1.0)

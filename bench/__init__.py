@@ -1,0 +1,1 @@
+"""Benchmarks: linkage quality on FEBRL3 (``febrl3``) and scale (``scale``)."""

@@ -1,0 +1,201 @@
+"""Scale benchmark: screen generated boroughs of several sizes and write bench/results.md.
+
+For each size (households): generate the extracts (timed apart: not part of a run), time
+DuckDB's plain scan of the same files (``count(*)`` over every extract: the floor no
+pipeline can beat), then screen them in a child process without the Prefect engine,
+timing each step and reading the child's peak memory. The smallest size is also screened
+through the Prefect flow, and the difference is reported as engine overhead. Cohort and
+link quality are scored against the generator's truth.
+
+``make bench`` runs 50,000 and 1,000,000 households; ``BENCH_SIZES`` changes that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+from pipelines import __version__, quality, sample
+from pipelines.db import connect, memory_settings
+
+AS_OF = dt.date(2025, 9, 30)
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def generate(size: int, work: Path, seed: int) -> tuple[Path, float]:
+    """Extracts for ``size`` households (reused when already there: generation is seeded)."""
+    folder = work / f"borough-{size}-seed{seed}"
+    done = folder / ".complete"
+    started = time.perf_counter()
+    if not done.exists():
+        sample.generate(folder, households=size, seed=seed, as_of=AS_OF,
+                        workers=os.cpu_count() or 1)
+        done.write_text(f"{time.perf_counter() - started:.1f}\n")
+    return folder, float(done.read_text())
+
+
+def floor(folder: Path) -> tuple[float, int]:
+    """Seconds for DuckDB to count the rows of every extract, and the rows counted."""
+    con = duckdb.connect()
+    started = time.perf_counter()
+    rows = 0
+    for path in sorted(folder.glob("*.csv")):
+        encoding = "latin-1" if path.stem == "local_indicators" else "utf-8"
+        (n,) = con.execute("select count(*) from read_csv($p, all_varchar = true, "
+                           "encoding = $e)", {"p": str(path), "e": encoding}).fetchone()
+        rows += n
+    seconds = time.perf_counter() - started
+    con.close()
+    return seconds, rows
+
+
+def child(folder: Path, out: Path) -> None:
+    """Screen ``folder`` without the engine; print step timings as JSON."""
+    from pipelines import runs, steps
+
+    times: dict[str, float] = {}
+
+    def timed(name, step):
+        def run(*args):
+            started = time.perf_counter()
+            try:
+                return step(*args)
+            finally:
+                times[name] = time.perf_counter() - started
+        return run
+
+    run, rules = runs.prepare(folder, AS_OF.isoformat(), out, None, None)
+    started = time.perf_counter()
+    counts = steps.execute(run, rules, wrap=timed)
+    total = time.perf_counter() - started
+    with connect(run.db) as con:
+        q = quality.score(con, folder / "truth")
+        (scored, trained) = con.execute(
+            "select n_pairs_scored, trained_from from work.link_model").fetchone()
+    print(json.dumps({"steps": times, "total": total, "persons": counts.get("persons"),
+                      "families": counts.get("families"), "cohort": counts.get("cohort"),
+                      "pairs_scored": scored, "trained_from": trained,
+                      "cohort_precision": q.precision, "cohort_recall": q.recall,
+                      "pair_precision": q.pair_precision, "pair_recall": q.pair_recall}))
+
+
+def screen_in_child(folder: Path, out: Path) -> tuple[dict, float]:
+    """(child's figures, its peak resident memory in GiB)."""
+    proc = subprocess.Popen([sys.executable, "-m", "bench.scale", "--child", str(folder),
+                             str(out)], stdout=subprocess.PIPE, cwd=ROOT)
+    stdout = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    if status:
+        raise RuntimeError(f"screening {folder} failed (status {status})")
+    return json.loads(stdout.splitlines()[-1]), usage.ru_maxrss / 2**20
+
+
+def prefect_overhead(folder: Path, out: Path, work_seconds: float) -> float:
+    """Wall time of the same screening through the Prefect flow, less the work itself."""
+    env = dict(os.environ, PREFECT_HOME=str(out / ".prefect"),
+               PREFECT_LOGGING_LEVEL="WARNING")
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "pipelines.cli", "screen", "--extracts", str(folder),
+                    "--as-of", AS_OF.isoformat(), "--out", str(out)], check=True, env=env,
+                   cwd=ROOT, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started - work_seconds
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in
+                Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    limit, threads = memory_settings()
+    return (f"{os.cpu_count()} cores ({cpu}), {total:.0f} GiB memory; DuckDB "
+            f"{duckdb.__version__} with memory limit {limit}, {threads} threads; "
+            f"Python {platform.python_version()}")
+
+
+STEP_GROUPS = ["load", "validate", "standardise", "link", "households", "criteria", "cohort",
+               "outputs"]
+
+
+def report(results: list[dict], path: Path) -> None:
+    lines = [
+        "# Scale benchmark",
+        "",
+        f"Run {dt.datetime.now():%Y-%m-%d %H:%M} with familyscreen {__version__} "
+        f"(`make bench`). Machine: {machine()}.",
+        "",
+        "Times are wall-clock seconds of the screening without the Prefect engine "
+        "(`steps.execute`, one child process per size); peak memory is that process's "
+        "maximum resident set. The floor is DuckDB counting the rows of every extract "
+        "(`select count(*) from read_csv(...)`). Generation is not part of a run.",
+        "",
+        "| Households | Input rows | Generate (s) | Floor (s) | "
+        + " | ".join(s.capitalize() for s in STEP_GROUPS)
+        + " | Total (s) | × floor | Rows/s | Peak memory (GiB) |",
+        "|" + "---:|" * (len(STEP_GROUPS) + 9),
+    ]
+    for r in results:
+        steps = r["figures"]["steps"]
+        total = r["figures"]["total"]
+        lines.append(
+            f"| {r['size']:,} | {r['rows']:,} | {r['generate']:.0f} | {r['floor']:.1f} | "
+            + " | ".join(f"{steps.get(s, 0):.1f}" for s in STEP_GROUPS)
+            + f" | {total:.1f} | {total / r['floor']:.1f} | {r['rows'] / total:,.0f} | "
+              f"{r['peak_gib']:.1f} |")
+    lines += ["", "| Households | People | Families | Cohort | Pairs scored | "
+              "Link precision | Link recall | Cohort precision | Cohort recall |",
+              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        f = r["figures"]
+        lines.append(f"| {r['size']:,} | {f['persons']:,} | {f['families']:,} | "
+                     f"{f['cohort']:,} | {f['pairs_scored']:,} | {f['pair_precision']:.4f} | "
+                     f"{f['pair_recall']:.4f} | {f['cohort_precision']:.4f} | "
+                     f"{f['cohort_recall']:.4f} |")
+    overhead = [r for r in results if r.get("prefect_overhead") is not None]
+    if overhead:
+        r = overhead[0]
+        lines += ["", f"Prefect engine overhead ({r['size']:,} households, through "
+                  "`familyscreen screen`, temporary server included): "
+                  f"{r['prefect_overhead']:.1f} s on top of the work; it does not grow "
+                  "with the data (one task per step)."]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--sizes", type=int, nargs="+", default=[50_000, 1_000_000])
+    p.add_argument("--work", type=Path, default=ROOT / "bench" / "work")
+    p.add_argument("--results", type=Path, default=ROOT / "bench" / "results.md")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--child", nargs=2, type=Path, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    results = []
+    for n, size in enumerate(sorted(args.sizes)):
+        folder, generate_seconds = generate(size, args.work, args.seed)
+        floor_seconds, rows = floor(folder)
+        out = args.work / f"out-{size}"
+        figures, peak = screen_in_child(folder, out)
+        result = {"size": size, "rows": rows, "generate": generate_seconds,
+                  "floor": floor_seconds, "figures": figures, "peak_gib": peak}
+        if n == 0:
+            result["prefect_overhead"] = prefect_overhead(folder, args.work / "out-prefect",
+                                                          figures["total"])
+        results.append(result)
+        report(results, args.results)  # after each size, so a long run shows progress
+        print(f"{size:,} households: {figures['total']:.1f}s, peak {peak:.1f} GiB",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,262 @@
+"""The probabilistic person-linkage model: splink's Fellegi–Sunter on ``link_profiles``.
+
+Grain in: one row per distinct identity within a deterministic cluster (see
+``sql/link/link_profiles.sql``). Grain out (``link_scores``): one row per pair of
+profiles from different clusters that a blocking rule brought together and that scored
+at least the review threshold, with the model's match weight and probability.
+
+Parameters come from the data themselves, reproducibly:
+- u (agreement by chance) from a seeded random sample of pairs;
+- m (agreement among true matches) from the pairs that share a source identifier (a
+  UPN, NINO or police reference written with independent name errors by two sources):
+  these are labelled matches the run already has. Where there are too few (a dataset with
+  no identifiers), m comes from expectation maximisation over the blocked pairs instead;
+- the prior from pairs agreeing on full name and date of birth.
+
+splink runs on its own in-memory DuckDB so that its working tables never reach the
+run database; the profiles go in and the scores come back as Arrow tables.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from splink import DuckDBAPI, Linker, SettingsCreator
+
+from pipelines.criteria import Linkage
+from pipelines.db import configure
+
+NULL = "is_null_level"
+_SIDE = re.compile(r"\b([lr])\.(\w+)")
+
+
+def _level(sql: str, label: str, **extra: Any) -> dict[str, Any]:
+    """A comparison level written like the blocking rules (``l.x = r.x``), in the
+    ``x_l = x_r`` form splink's comparisons take."""
+    return {"sql_condition": _SIDE.sub(r"\2_\1", sql), "label_for_charts": label, **extra}
+
+
+def _null(column: str) -> dict[str, Any]:
+    return _level(f"l.{column} is null or r.{column} is null", "missing", **{NULL: True})
+
+
+def _jaro_winkler(column: str, threshold: float) -> dict[str, Any]:
+    return _level(f"jaro_winkler_similarity(l.{column}, r.{column}) >= {threshold}",
+                  f"Jaro-Winkler ≥ {threshold:.2f}")
+
+
+def _else() -> dict[str, Any]:
+    return _level("else", "different")
+
+
+COMPARISONS: list[dict[str, Any]] = [
+    {
+        "output_column_name": "forename",
+        "comparison_levels": [
+            _null("forename"),
+            _level("l.forename = r.forename", "exact"),
+            _level("list_contains(l.forename_variants, r.forename)", "known nickname"),
+            _jaro_winkler("forename", 0.92),
+            _jaro_winkler("forename", 0.80),
+            _level("l.forename = r.surname or r.forename = l.surname",
+                   "forename and surname swapped"),
+            _level("left(l.forename, 1) = left(r.forename, 1) "
+                   "and (length(l.forename) = 1 or length(r.forename) = 1)", "initial"),
+            _else(),
+        ],
+    },
+    {
+        "output_column_name": "surname",
+        "comparison_levels": [
+            _null("surname"),
+            _level("l.surname = r.surname", "exact",
+                   tf_adjustment_column="surname", tf_adjustment_weight=1.0),
+            _jaro_winkler("surname", 0.92),
+            _level("len(list_intersect(l.surname_parts, r.surname_parts)) > 0",
+                   "one part of a double-barrelled name"),
+            _jaro_winkler("surname", 0.80),
+            _level("l.forename = r.surname or r.forename = l.surname",
+                   "forename and surname swapped"),
+            _else(),
+        ],
+    },
+    {
+        "output_column_name": "dob",
+        "comparison_levels": [
+            _null("dob"),
+            _level("l.dob = r.dob", "exact"),
+            _level("l.dob_digits = r.dob_swapped", "day and month swapped"),
+            _level("damerau_levenshtein(l.dob_digits, r.dob_digits) = 1", "one digit"),
+            _level("l.dob_year = r.dob_year", "year only"),
+            _else(),
+        ],
+    },
+    {
+        # One comparison for where the person lives: postcode and address measure the
+        # same thing, and scoring them apart would count one agreement twice.
+        "output_column_name": "location",
+        "comparison_levels": [
+            _level("(l.postcode is null and l.street is null) "
+                   "or (r.postcode is null and r.street is null)", "missing", **{NULL: True}),
+            _level("l.house_number = r.house_number and l.flat is not distinct from r.flat "
+                   "and l.postcode = r.postcode", "same address and postcode"),
+            _level("l.house_number = r.house_number and l.flat is not distinct from r.flat "
+                   "and jaro_winkler_similarity(l.street, r.street) >= 0.9",
+                   "same address, postcode differs or missing"),
+            _level("l.postcode = r.postcode", "same postcode"),
+            _level("l.postcode_sector = r.postcode_sector", "same postcode sector"),
+            _level("l.postcode_district = r.postcode_district", "same postcode district"),
+            _else(),
+        ],
+    },
+]
+
+# Each rule is one way a true pair can still be found while other fields disagree; their
+# union bounds the comparisons to people alike on a date of birth or a name.
+BLOCKING_RULES = [
+    "l.dob = r.dob and l.surname = r.surname",
+    "l.dob = r.dob and l.forename = r.forename",
+    "l.dob = r.dob and l.postcode = r.postcode",
+    "l.forename = r.forename and l.surname = r.surname and l.dob_year = r.dob_year",
+    "l.forename = r.forename and l.postcode = r.postcode",
+    "l.dob_digits = r.dob_swapped and l.postcode_district = r.postcode_district",
+    "l.postcode = r.postcode and l.house_number = r.house_number",
+    "l.street = r.street and l.house_number = r.house_number",
+    "l.surname = r.surname and l.dob_year = r.dob_year",
+    "l.dob = r.dob and l.forename = r.surname",
+    "l.dob = r.dob and l.surname = r.forename",
+    "l.surname = r.surname and l.street = r.street",
+    "l.forename = r.forename and l.street = r.street",
+    "l.forename = r.forename and l.dob_year = r.dob_year "
+    "and l.postcode_district = r.postcode_district",
+]
+
+# Expectation maximisation needs a population to separate matches from non-matches.
+MIN_EM_PROFILES = 1000
+
+# Pairs that are almost certainly one person, for the prior. Their recall (the share of
+# true pairs they find) is measured on the identifier-labelled pairs where there are
+# enough; otherwise it is assumed, and expectation maximisation re-estimates the prior.
+PRIOR_RULES = ["l.forename = r.forename and l.surname = r.surname and l.dob = r.dob"]
+PRIOR_RECALL = 0.7
+
+# Expectation maximisation (used when too few identifier-labelled pairs exist): one pass
+# blocked on the date of birth estimates the names and addresses, one blocked on the
+# names estimates the date of birth.
+EM_BLOCKING_RULES = ["l.dob = r.dob", "l.forename = r.forename and l.surname = r.surname"]
+
+# Each comparison's share of the match weight (log2 Bayes factors), for the review queue.
+WEIGHT_COLUMNS = ["mw_forename", "mw_surname", "mw_tf_adj_surname", "mw_dob", "mw_location"]
+EMPTY = pa.schema([("unique_id_l", pa.string()), ("unique_id_r", pa.string()),
+                   ("match_weight", pa.float64()), ("match_probability", pa.float64()),
+                   *((c, pa.float64()) for c in WEIGHT_COLUMNS)])
+
+
+def settings() -> SettingsCreator:
+    """The model's structure; its parameters are estimated on each run's data."""
+    return SettingsCreator.from_path_or_dict({
+        "link_type": "dedupe_only",
+        "unique_id_column_name": "unique_id",
+        "comparisons": COMPARISONS,
+        "blocking_rules_to_generate_predictions": BLOCKING_RULES,
+        "retain_intermediate_calculation_columns": True,
+        "retain_matching_columns": False,
+        "additional_columns_to_retain": ["cluster_id"],
+    })
+
+
+def n_label_pairs(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    """Pairs of profiles sharing a source identifier (the labelled matches)."""
+    (n,) = con.execute(f"""select coalesce(sum(n * (n - 1) / 2), 0) from (
+        select count(*) as n from {table} where key_label is not null group by key_label)"""
+    ).fetchone()
+    return int(n)
+
+
+def prior_recall(con: duckdb.DuckDBPyConnection) -> float:
+    """Share of identifier-labelled pairs that the prior rules find."""
+    (found, total) = con.execute(f"""select count(*) filter (where {PRIOR_RULES[0]}), count(*)
+        from profiles as l join profiles as r
+            on l.key_label = r.key_label and l.unique_id < r.unique_id""").fetchone()
+    return min(max(found / total, 0.05), 1.0)
+
+
+def with_unseen_levels(model: dict[str, Any], n_labels: int, n_random: int) -> dict[str, Any]:
+    """The trained model with a value for every level the samples never showed.
+
+    A level no labelled pair reached gets m = 1 / (2 × labelled pairs), and one no random
+    pair reached gets u = 1 / (2 × sampled pairs): rarer than anything seen, but not
+    impossible, so an unusual pair is scored instead of failing or being left unweighted.
+    """
+    for comparison in model["comparisons"]:
+        levels = [lv for lv in comparison["comparison_levels"] if not lv.get(NULL)]
+        for key, floor in (("m_probability", 1 / (2 * n_labels)),
+                           ("u_probability", 1 / (2 * n_random))):
+            for lv in levels:
+                if lv.get(key) is None:
+                    lv[key] = floor
+            total = sum(lv[key] for lv in levels)
+            for lv in levels:
+                lv[key] /= total
+    return model
+
+
+def score(profiles: pa.Table, config: Linkage, temp_directory: Path | None = None
+          ) -> tuple[pa.Table, dict[str, Any]]:
+    """Train the model on ``profiles`` and score the blocked pairs of different clusters.
+
+    Returns the scored pairs at or above the review threshold, and a summary of the
+    training (method used for m, number of labelled pairs, blocked pairs scored).
+    """
+    con = duckdb.connect()
+    try:
+        if temp_directory:
+            configure(con, temp_directory)
+        con.register("__profiles", profiles)
+        con.execute("create table profiles as select * from __profiles order by unique_id")
+        con.unregister("__profiles")
+        labels = n_label_pairs(con, "profiles")
+        (n_profiles, n_prior) = con.execute(f"""select (select count(*) from profiles),
+            (select count(*) from profiles as l join profiles as r
+                on {PRIOR_RULES[0]} and l.unique_id < r.unique_id)""").fetchone()
+        if n_prior == 0 or (labels < config.min_label_pairs and n_profiles < MIN_EM_PROFILES):
+            return EMPTY.empty_table(), {"m_from": "not trained (too little data)",
+                                      "label_pairs": labels}
+        db_api = DuckDBAPI(connection=con)
+        linker = Linker(db_api.register("profiles"), settings(), log_level=logging.WARNING)
+        training = linker.training
+        use_labels = labels >= config.min_label_pairs
+        training.estimate_probability_two_random_records_match(
+            PRIOR_RULES, recall=prior_recall(con) if use_labels else PRIOR_RECALL)
+        training.estimate_u_using_random_sampling(max_pairs=config.u_sample_pairs,
+                                                  seed=config.seed)
+        if use_labels:
+            training.estimate_m_from_label_column("key_label")
+            model = with_unseen_levels(linker.misc.save_model_to_json(), labels,
+                                       config.u_sample_pairs)
+            linker = Linker(db_api.register("profiles"), model, log_level=logging.WARNING)
+            method = "identifier-labelled pairs"
+        else:
+            for rule in EM_BLOCKING_RULES:
+                training.estimate_parameters_using_expectation_maximisation(
+                    rule, estimate_without_term_frequencies=True,
+                    populate_probability_two_random_records_match_from_trained_values=True)
+            method = "expectation maximisation"
+        predictions = linker.inference.predict(
+            threshold_match_probability=config.review_probability, warning_mode="never")
+        scores = con.execute(f"""
+            select unique_id_l, unique_id_r,
+                round(match_weight, 6) as match_weight,
+                round(match_probability, 6) as match_probability,
+                {", ".join(f"round({c}, 3) as {c}" for c in WEIGHT_COLUMNS)}
+            from {predictions.physical_name}
+            where cluster_id_l <> cluster_id_r
+            order by unique_id_l, unique_id_r""").to_arrow_table()
+        return scores, {"m_from": method, "label_pairs": labels}
+    finally:
+        con.close()

@@ -1,0 +1,75 @@
+-- review_queue: one row per pair of identities waiting for a person, side by side:
+-- pairs the model scored in the uncertain band, and model links taken out of a cluster
+-- by link_splits. A reviewer copies rows to match_decisions.csv with a decision
+-- (match or no_match) and the next run applies it.
+with split_out as (
+    select e.record_id_l as unique_id_l, e.record_id_r as unique_id_r
+    from link_edges_draft as e
+    anti join link_edges_final as f using (record_id_l, record_id_r)
+    where e.method = 'probabilistic' and e.record_id_l < e.record_id_r
+),
+
+waiting as (
+    select c.*, 'uncertain' as reason
+    from link_candidates as c
+    where c.band = 'review'
+    union all
+    select c.*, 'split from a cluster (' || s.reason || ')'
+    from link_candidates as c
+    semi join split_out as o using (unique_id_l, unique_id_r)
+    join link_cluster_draft as d on d.record_id = c.unique_id_l
+    join link_splits as s on s.cluster_id = d.cluster_id
+),
+
+sources as (
+    select p.unique_id, string_agg(rp.record_id, ' ' order by rp.record_id) as records
+    from link_profiles as p
+    join link_record_profiles as rp using (cluster_id, profile_key)
+    group by p.unique_id
+),
+
+side as (
+    select
+        p.unique_id,
+        r.forename,
+        r.surname,
+        r.date_of_birth,
+        r.address,
+        r.postcode,
+        s.records
+    from link_profiles as p
+    join std_person_records as r on r.record_id = p.unique_id
+    join sources as s using (unique_id)
+),
+
+final as (
+    select
+        w.profile_key_l,
+        w.profile_key_r,
+        w.reason,
+        w.match_probability,
+        w.match_weight,
+        -- each field's share of the weight (log2 Bayes factor): what agreed, what did not
+        w.mw_forename,
+        w.mw_surname + w.mw_tf_adj_surname as mw_surname,
+        w.mw_dob,
+        w.mw_location,
+        l.forename as forename_l,
+        r.forename as forename_r,
+        l.surname as surname_l,
+        r.surname as surname_r,
+        l.date_of_birth as date_of_birth_l,
+        r.date_of_birth as date_of_birth_r,
+        l.address as address_l,
+        r.address as address_r,
+        l.postcode as postcode_l,
+        r.postcode as postcode_r,
+        l.records as records_l,
+        r.records as records_r
+    from waiting as w
+    join side as l on l.unique_id = w.unique_id_l
+    join side as r on r.unique_id = w.unique_id_r
+    order by w.match_probability desc, w.profile_key_l, w.profile_key_r
+)
+
+select * from final
