@@ -101,6 +101,7 @@ def screen_in_child(folder: Path, out: Path) -> tuple[dict, float]:
 
 def prefect_overhead(folder: Path, out: Path, work_seconds: float) -> float:
     """Wall time of the same screening through the Prefect flow, less the work itself."""
+    (out / ".prefect").mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, PREFECT_HOME=str(out / ".prefect"),
                PREFECT_LOGGING_LEVEL="WARNING")
     started = time.perf_counter()
@@ -189,8 +190,11 @@ def main() -> None:
         result = {"size": size, "rows": rows, "generate": generate_seconds,
                   "floor": floor_seconds, "figures": figures, "peak_gib": peak}
         if n == 0:
-            result["prefect_overhead"] = prefect_overhead(folder, args.work / "out-prefect",
-                                                          figures["total"])
+            try:
+                result["prefect_overhead"] = prefect_overhead(
+                    folder, args.work / "out-prefect", figures["total"])
+            except subprocess.CalledProcessError as exc:  # reported, not fatal
+                print(f"Prefect run failed: {exc}", file=sys.stderr)
         results.append(result)
         report(results, args.results)  # after each size, so a long run shows progress
         print(f"{size:,} households: {figures['total']:.1f}s, peak {peak:.1f} GiB",

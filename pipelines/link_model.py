@@ -126,12 +126,16 @@ BLOCKING_RULES = [
     "l.forename = r.forename and l.postcode = r.postcode",
     "l.dob_digits = r.dob_swapped and l.postcode_district = r.postcode_district",
     "l.postcode = r.postcode and l.house_number = r.house_number",
-    "l.street = r.street and l.house_number = r.house_number",
+    # street names repeat from town to town: street rules stay within a postcode district
+    "l.street = r.street and l.house_number = r.house_number "
+    "and l.postcode_district = r.postcode_district",
     "l.surname = r.surname and l.dob_year = r.dob_year",
     "l.dob = r.dob and l.forename = r.surname",
     "l.dob = r.dob and l.surname = r.forename",
-    "l.surname = r.surname and l.street = r.street",
-    "l.forename = r.forename and l.street = r.street",
+    "l.surname = r.surname and l.street = r.street "
+    "and l.postcode_district = r.postcode_district",
+    "l.forename = r.forename and l.street = r.street "
+    "and l.postcode_district = r.postcode_district",
     "l.forename = r.forename and l.dob_year = r.dob_year "
     "and l.postcode_district = r.postcode_district",
 ]
