@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines import __version__, quality, sample
-from pipelines.db import connect, memory_settings
+from pipelines.db import connect, memory_limit
 
 AS_OF = dt.date(2025, 9, 30)
 ROOT = Path(__file__).resolve().parents[1]
@@ -116,9 +116,8 @@ def machine() -> str:
                 Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    limit, threads = memory_settings()
     return (f"{os.cpu_count()} cores ({cpu}), {total:.0f} GiB memory; DuckDB "
-            f"{duckdb.__version__} with memory limit {limit}, {threads} threads; "
+            f"{duckdb.__version__} with memory limit {memory_limit()}; "
             f"Python {platform.python_version()}")
 
 

@@ -48,8 +48,8 @@ def quote_literal(name: str) -> str:
     return f"'{name}'"
 
 
-def memory_settings() -> tuple[str, int]:
-    """(memory limit, threads) for every DuckDB connection of a run.
+def memory_limit() -> str:
+    """The memory limit of every DuckDB connection of a run.
 
     ``FAMILYSCREEN_MEMORY_LIMIT`` (a DuckDB size such as ``8GB``) wins; otherwise 60% of
     this machine's memory, leaving room for Python and the operating system. Work beyond
@@ -59,14 +59,13 @@ def memory_settings() -> tuple[str, int]:
     if not _SIZE.match(limit):
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
         limit = f"{max(1, int(total * 0.6 / 2**30))}GiB"
-    return limit, os.cpu_count() or 1
+    return limit
 
 
 def configure(con: duckdb.DuckDBPyConnection, temp_directory: Path) -> None:
-    """Memory limit and a spill folder (owner-only: spilled pages hold personal data)."""
-    limit, _ = memory_settings()
-    temp_directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    con.execute(f"set memory_limit = {quote_literal_value(limit)}")
+    """Memory limit and spill folder. DuckDB creates the folder only when it spills; it
+    sits beside the database, in the output folder that runs create owner-only."""
+    con.execute(f"set memory_limit = {quote_literal_value(memory_limit())}")
     con.execute(f"set temp_directory = {quote_literal_value(str(temp_directory))}")
 
 

@@ -68,16 +68,16 @@ def score_pairs(con: duckdb.DuckDBPyConnection, config: Linkage) -> dict[str, in
     con.register("__scores", scores)
     con.execute(f"create or replace table {WORK}.link_scores as select * from __scores")
     con.unregister("__scores")
+    seconds = round(time.perf_counter() - started, 1)
     con.execute(f"""create or replace table {WORK}.link_model as select
         $m_from as trained_from, $label_pairs as n_label_pairs,
-        (select count(*) from {WORK}.link_profiles) as n_profiles,
-        $n_scored as n_pairs_scored, $seconds as seconds""",
+        $n_profiles as n_profiles, $n_scored as n_pairs_scored,
+        $seconds as seconds""",
                 {"m_from": summary["m_from"], "label_pairs": summary["label_pairs"],
-                 "n_scored": scores.num_rows,
-                 "seconds": round(time.perf_counter() - started, 1)})
+                 "n_profiles": profiles.num_rows, "n_scored": scores.num_rows,
+                 "seconds": seconds})
     log.info("link: model trained on %s (%d labelled pairs), %d pairs scored in %.1fs",
-             summary["m_from"], summary["label_pairs"], scores.num_rows,
-             time.perf_counter() - started)
+             summary["m_from"], summary["label_pairs"], scores.num_rows, seconds)
     return {"link_scores": scores.num_rows}
 
 
