@@ -88,6 +88,8 @@ STREETS = [("Church", "Road"), ("Station", "Road"), ("Victoria", "Street"), ("Pa
 ABBREVIATIONS = {"Road": "Rd", "Street": "St", "Avenue": "Ave", "Lane": "Ln", "Drive": "Dr",
                  "Close": "Cl", "Grove": "Gro", "Crescent": "Cres", "Gardens": "Gdns",
                  "Terrace": "Terr", "Court": "Ct", "Way": "Wy", "Place": "Pl"}
+# Accented forms that Windows-1252 can write and standardisation folds back.
+ACCENTED = {"e": "ë", "a": "á", "o": "ö", "i": "í", "u": "ü"}
 AREAS = ["CH", "L", "WA", "M", "PR", "BB", "BL", "OL"]
 WARDS = ["Bidston", "Claughton", "Oxton", "Prenton", "Seacombe", "Rock Ferry"]
 TOWN = "Birkenhead"
@@ -505,6 +507,18 @@ class Generator:
             self.record_truth["gazetteer"].append(None)
         if self.noise and self.first == 0:
             self.add_bad_rows()
+            self.accent_first_indicator()
+
+    def accent_first_indicator(self) -> None:
+        """The Windows-1252 extract always holds an accented letter (the council's system
+        writing "Zoe" as "Zoë"), so it is a file only that encoding reads, whatever the
+        names drawn; standardisation folds the accent, so the person is unchanged."""
+        rows = self.rows["local_indicators"]
+        if rows:
+            forename = rows[0]["forename"]
+            vowel = next((c for c in forename if c in ACCENTED), None)
+            if vowel:
+                rows[0]["forename"] = forename.replace(vowel, ACCENTED[vowel], 1)
 
     def add_bad_rows(self) -> None:
         """Rows a real extract carries that must be rejected (copies with a broken field)."""
