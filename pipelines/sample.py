@@ -204,7 +204,8 @@ class Generator:
     def build_properties(self) -> None:
         """Buildings of 60 to a street; every fifth has three flats. About ten properties
         share a postcode unit; addresses are unique over millions of households."""
-        start = int(self.first * 1.3)
+        # chunk c owns buildings [c × (1.3 × CHUNK + 10), …): chunks never share one
+        start = self.first // CHUNK * (int(CHUNK * 1.3) + 10)
         for i in range(start, start + int(self.n_households * 1.3) + 10):
             k, number = divmod(i, 60)
             number += 1
