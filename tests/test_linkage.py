@@ -145,3 +145,51 @@ def test_next_months_run_keeps_person_and_family_ids(borough, tmp_path):
             if len(members) > 1 and after.get(f) and len(set(members) & set(after[f])) >= 1]
     multi = [f for f, m in before.items() if len(m) > 1]
     assert len(same) >= 0.97 * len(multi)
+
+
+@pytest.fixture
+def con():
+    from pipelines.db import connect
+
+    with connect(":memory:") as c:
+        yield c
+
+
+def test_accept_threshold_boundary(con):
+    """A pair at exactly the accept probability is linked; just below, it waits for review."""
+    from pipelines.db import run_steps
+
+    con.execute("""
+        create table work.link_profiles as select * from (values
+            ('a', 'Ka', 'a'), ('b', 'Kb', 'b'), ('c', 'Kc', 'c'))
+            as t(unique_id, profile_key, cluster_id);
+        create table work.stg_match_decisions (profile_key_l varchar, profile_key_r varchar,
+            decision varchar);
+        create table work.link_scores as select * from (values
+            ('a', 'b', 4.2, 0.95, 0.0, 0.0, 0.0, 0.0, 0.0),
+            ('a', 'c', 4.2, 0.949999, 0.0, 0.0, 0.0, 0.0, 0.0))
+            as t(unique_id_l, unique_id_r, match_weight, match_probability, mw_forename,
+                 mw_surname, mw_tf_adj_surname, mw_dob, mw_location)""")
+    run_steps(con, ["link/link_candidates"], {"accept_probability": 0.95})
+    bands = dict(con.execute("select unique_id_r, band from work.link_candidates").fetchall())
+    assert bands == {"b": "linked", "c": "review"}
+
+
+def test_strong_threshold_boundary_in_a_split_cluster(con):
+    """In a cluster split for differing dates of birth, a model link at exactly the strong
+    probability stays and one just below goes; deterministic links always stay."""
+    from pipelines.db import run_steps
+
+    con.execute("""
+        create table work.link_edges_draft as select * from (values
+            ('a', 'b', 'probabilistic', 0.9999), ('b', 'a', 'probabilistic', 0.9999),
+            ('a', 'c', 'probabilistic', 0.99989), ('c', 'a', 'probabilistic', 0.99989),
+            ('a', 'd', 'name_dob', 1.0), ('d', 'a', 'name_dob', 1.0))
+            as t(record_id_l, record_id_r, method, score);
+        create table work.link_cluster_draft as
+            select unnest(['a', 'b', 'c', 'd']) as record_id, 'a' as cluster_id;
+        create table work.link_splits as select 'a' as cluster_id, false as drop_strong""")
+    run_steps(con, ["link/link_edges_final"], {"strong_probability": 0.9999})
+    kept = {r for (r,) in con.execute(
+        "select record_id_r from work.link_edges_final where record_id_l = 'a'").fetchall()}
+    assert kept == {"b", "d"}
