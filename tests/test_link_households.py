@@ -103,6 +103,27 @@ def test_current_address_is_the_newest_records(extracts, tmp_path):
     assert address == "1 Oak Close"
 
 
+def test_a_newest_record_without_postcode_stays_at_the_persons_postcoded_home(
+        extracts, tmp_path):
+    """Two "14 Church Road"s in the borough, so the unpostcoded record alone is ambiguous;
+    the pupil's own earlier record of the same flat, number and street settles it."""
+    claimant(extracts, "AB000001C", person("Ann", "Lee", "1980-04-05", "14 Church Road",
+                                          "CH41 1AA"))
+    claimant(extracts, "AB000002C", person("Bob", "Ray", "1979-01-02", "14 Church Road",
+                                          "CH62 9ZZ"))
+    pupil(extracts, 1, person("Kim", "Lee", "2012-03-04", "14 Church Road", "CH41 1AA"),
+          term="spring")
+    pupil(extracts, 1, person("Kim", "Lee", "2012-03-04", "14 Church Rd", ""))
+    con = run(extracts, tmp_path)
+    rows = con.execute("""
+        select p.forename, p.postcode, p.household_key from work.persons as p
+        order by 1""").fetchall()
+    assert [r[:2] for r in rows] == [("Ann", "CH41 1AA"), ("Bob", "CH62 9ZZ"),
+                                     ("Kim", "CH41 1AA")]
+    assert rows[0][2] == rows[2][2] != rows[1][2]
+    assert con.execute("select count(*) from work.families").fetchone()[0] == 2
+
+
 @pytest.mark.parametrize(("a", "b", "same"), [
     (("Flat 2, 14 Church Rd", "CH41 1AA"), ("2/14 CHURCH ROAD", "CH41 1AA"), True),
     (("Flat 2, 14 Church Road, Birkenhead", "CH41 1AA"), ("flat 2 14 church rd", "ch41 1aa"),

@@ -2,20 +2,59 @@
 -- Identity: each attribute as most of the person's records give it (ties to the newest
 -- record), so one record's typo or slipped date of birth does not become the person's.
 -- Current address: the address of the newest dated record that gives one (rules.md); a
--- record's own UPRN wins over the gazetteer match. Ties on date go to the lower extract name, then the
--- later row, so the choice is deterministic.
-with records as (
+-- record's own UPRN wins over the gazetteer match. A record written without a postcode
+-- takes the place of the person's own postcoded record of the same flat, number and
+-- street (a school writes the postcode in one term and drops it the next: the same home,
+-- not a second household). Ties on date go to a located record, then the lower extract
+-- name, then the later row, so the choice is deterministic.
+with matched as (
     select
         pr.person_id,
         r.*,
         case when r.uprn is not null then 'U:' || r.uprn else m.household_key end
             as household_key,
-        coalesce(r.uprn, m.uprn) as located_uprn
+        coalesce(r.uprn, m.uprn) as located_uprn,
+        m.flat,
+        m.house_number,
+        m.street
     from person_records as pr
     join std_person_records as r using (record_id)
     left join std_address_matches as m
         on m.address is not distinct from r.address
         and m.postcode is not distinct from r.postcode
+),
+
+own_postcoded as (
+    select
+        person_id,
+        flat,
+        house_number,
+        street,
+        first(household_key order by record_date desc, extract, source_row desc)
+            as household_key,
+        first(located_uprn order by record_date desc, extract, source_row desc)
+            as located_uprn,
+        first(postcode order by record_date desc, extract, source_row desc) as postcode
+    from matched
+    where postcode is not null and household_key is not null and street is not null
+    group by all
+),
+
+records as (
+    select
+        m.* replace (
+            coalesce(o.household_key, m.household_key) as household_key,
+            coalesce(o.located_uprn, m.located_uprn) as located_uprn,
+            coalesce(m.postcode, o.postcode) as postcode
+        )
+    from matched as m
+    left join own_postcoded as o
+        on m.postcode is null
+        and m.uprn is null
+        and o.person_id = m.person_id
+        and o.flat is not distinct from m.flat
+        and o.house_number is not distinct from m.house_number
+        and o.street = m.street
 ),
 
 voted as (
@@ -47,11 +86,14 @@ identity as (
 current_address as (
     select
         person_id,
-        first(address order by record_date desc, extract, source_row desc) as address,
-        first(postcode order by record_date desc, extract, source_row desc) as postcode,
-        first(located_uprn order by record_date desc, extract, source_row desc) as uprn,
-        first(household_key order by record_date desc, extract, source_row desc)
-            as household_key,
+        first(address order by record_date desc, located_uprn is null, extract,
+            source_row desc) as address,
+        first(postcode order by record_date desc, located_uprn is null, extract,
+            source_row desc) as postcode,
+        first(located_uprn order by record_date desc, located_uprn is null, extract,
+            source_row desc) as uprn,
+        first(household_key order by record_date desc, located_uprn is null, extract,
+            source_row desc) as household_key,
         max(record_date) as address_date
     from records
     where household_key is not null
