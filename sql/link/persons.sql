@@ -16,7 +16,10 @@ with matched as (
         coalesce(r.uprn, m.uprn) as located_uprn,
         m.flat,
         m.house_number,
-        m.street
+        m.street,
+        -- set only on a record to complete: written without a postcode or its own UPRN
+        case when r.postcode is null and r.uprn is null then pr.person_id end
+            as completes_person
     from person_records as pr
     join std_person_records as r using (record_id)
     left join std_address_matches as m
@@ -27,8 +30,8 @@ with matched as (
 own_postcoded as (
     select
         person_id,
-        flat,
-        house_number,
+        coalesce(flat, '') as flat_key,
+        coalesce(house_number, '') as number_key,
         street,
         first(household_key order by record_date desc, extract, source_row desc)
             as household_key,
@@ -49,12 +52,10 @@ records as (
         )
     from matched as m
     left join own_postcoded as o
-        on m.postcode is null
-        and m.uprn is null
-        and o.person_id = m.person_id
-        and o.flat is not distinct from m.flat
-        and o.house_number is not distinct from m.house_number
+        on o.person_id = m.completes_person
         and o.street = m.street
+        and o.flat_key = coalesce(m.flat, '')
+        and o.number_key = coalesce(m.house_number, '')
 ),
 
 voted as (
