@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 
 import duckdb
+import numpy as np
+import pyarrow as pa
 
 from pipelines import link_model
 from pipelines.criteria import Linkage
@@ -26,35 +28,61 @@ from pipelines.db import WORK, quote_ident, run_steps
 
 log = logging.getLogger("familyscreen")
 
-MAX_ITERATIONS = 100
+def components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """The smallest node of each node's connected component, for nodes ``0 … n-1`` and
+    undirected edges ``left[i] – right[i]``.
+
+    Vectorised min-label propagation with hooking and pointer jumping: every round each
+    edge pulls both its ends and both their labels down to the smaller label, then every
+    label is replaced by its own label until that settles. A label never rises and is
+    always a node of the same component, so the rounds end when every edge's two ends
+    share a label: the component's smallest node. Rounds grow with the logarithm of a
+    component's diameter, not with the number of records.
+    """
+    labels = np.arange(n, dtype=np.int64)
+    while True:
+        before = labels
+        labels = labels.copy()
+        low_l, low_r = labels[left], labels[right]
+        pulled = np.minimum(low_l, low_r)
+        for target in (left, right, low_l, low_r):
+            np.minimum.at(labels, target, pulled)
+        while True:
+            jumped = labels[labels]
+            if np.array_equal(jumped, labels):
+                break
+            labels = jumped
+        if np.array_equal(labels, before):
+            return labels
 
 
 def connected_components(con: duckdb.DuckDBPyConnection, edges: str, out: str) -> int:
     """``out``: one row per person record with the smallest record_id of its component
-    over ``edges`` (directed pairs, both directions present).
+    over ``edges`` (pairs of record ids; either direction is enough).
 
-    Label propagation in SQL: each round every record takes the smallest label among
-    itself and its neighbours, until nothing changes.
+    Records are numbered in record_id order, so the smallest node is the smallest
+    record_id; the components are found in :func:`components`.
     """
-    target, following = f"{WORK}.{quote_ident(out)}", f"{WORK}.{quote_ident(out + '_next')}"
-    edges = f"{WORK}.{quote_ident(edges)}"
+    target, edges = f"{WORK}.{quote_ident(out)}", f"{WORK}.{quote_ident(edges)}"
+    con.execute(f"""create or replace temp table __nodes as
+        select record_id, cast(row_number() over (order by record_id) - 1 as bigint) as node
+        from {WORK}.std_person_records""")
+    pairs = con.execute(f"""select l.node as l, r.node as r from {edges} as e
+        join __nodes as l on l.record_id = e.record_id_l
+        join __nodes as r on r.record_id = e.record_id_r""").fetchnumpy()
+    (n,) = con.execute("select count(*) from __nodes").fetchone()
+    labels = components(n, pairs["l"].astype(np.int64), pairs["r"].astype(np.int64))
+    con.register("__labels", pa.table({"node": np.arange(n, dtype=np.int64),
+                                       "root": labels}))
     con.execute(f"""create or replace table {target} as
-        select record_id, record_id as cluster_id from {WORK}.std_person_records""")
-    for _ in range(MAX_ITERATIONS):
-        con.execute(f"""create or replace table {following} as
-            select c.record_id, least(c.cluster_id, min(n.cluster_id)) as cluster_id
-            from {target} as c
-            left join {edges} as e on e.record_id_l = c.record_id
-            left join {target} as n on n.record_id = e.record_id_r
-            group by c.record_id, c.cluster_id""")
-        (changed,) = con.execute(f"""select count(*) from {target} as c
-            join {following} as x using (record_id)
-            where c.cluster_id <> x.cluster_id""").fetchone()
-        con.execute(f"drop table {target}")
-        con.execute(f"alter table {following} rename to {quote_ident(out)}")
-        if not changed:
-            return con.execute(f"select count(distinct cluster_id) from {target}").fetchone()[0]
-    raise RuntimeError("linkage clusters did not settle")
+        select n.record_id, r.record_id as cluster_id
+        from __nodes as n
+        join __labels as l using (node)
+        join __nodes as r on r.node = l.root
+        order by n.record_id""")
+    con.unregister("__labels")
+    con.execute("drop table __nodes")
+    return int(np.unique(labels).size)
 
 
 def score_pairs(con: duckdb.DuckDBPyConnection, config: Linkage) -> dict[str, int]:

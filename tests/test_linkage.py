@@ -10,9 +10,11 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pytest
 
 from bench import febrl3
+from pipelines import link
 from tests.build import AS_OF, generated, screen
 
 
@@ -193,3 +195,36 @@ def test_strong_threshold_boundary_in_a_split_cluster(con):
     kept = {r for (r,) in con.execute(
         "select record_id_r from work.link_edges_final where record_id_l = 'a'").fetchall()}
     assert kept == {"b", "d"}
+
+
+def reference_components(n: int, edges: list[tuple[int, int]]) -> list[int]:
+    """Smallest node of each node's component, by plain union-find (the test's oracle)."""
+    parent = list(range(n))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    for a, b in edges:
+        ra, rb = root(a), root(b)
+        parent[max(ra, rb)] = min(ra, rb)
+    return [root(i) for i in range(n)]
+
+
+@pytest.mark.parametrize("shape", ["random", "chain", "reversed chain", "star", "none"])
+def test_components_are_the_smallest_node_of_each_connected_group(shape):
+    rng = np.random.default_rng(5)
+    n = 2_000
+    if shape == "random":
+        left, right = rng.integers(0, n, 1_500), rng.integers(0, n, 1_500)
+    elif shape == "chain":  # the longest path: one component of diameter n - 1
+        left, right = np.arange(n - 1), np.arange(1, n)
+    elif shape == "reversed chain":
+        left, right = np.arange(n - 1)[::-1] + 1, np.arange(n - 1)[::-1]
+    elif shape == "star":
+        left, right = np.full(n - 1, n // 2), np.delete(np.arange(n), n // 2)
+    else:
+        left, right = np.array([], dtype=np.int64), np.array([], dtype=np.int64)
+    expected = reference_components(n, list(zip(left.tolist(), right.tolist(), strict=True)))
+    assert link.components(n, left.astype(np.int64), right.astype(np.int64)).tolist() == expected
