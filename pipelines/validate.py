@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 import pandera.pandas as pa
-from stdnum.gb import upn as stdnum_upn
 
 from pipelines.db import WORK, quote_ident, run_steps
 from pipelines.extract import LOAD_REJECTS
@@ -100,8 +99,7 @@ def typed(df: pd.DataFrame, spec: ExtractSpec) -> pd.DataFrame:
         elif col.kind == "postcode":
             out[name] = out[name].str.replace(ck.POSTCODE, r"\1 \2", regex=True)
         elif col.kind == "upn":
-            valid = out[name].map(lambda v: bool(stdnum_upn.is_valid(v)) if pd.notna(v) else None)
-            out[f"is_{name}_valid"] = valid.astype("boolean")
+            out[f"is_{name}_valid"] = ck.upn_is_valid(out[name])
     return out
 
 

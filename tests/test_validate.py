@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import random
 
 import pandas as pd
 import pytest
+from stdnum.gb import upn as stdnum_upn
 
 from pipelines import extract, validate
 from pipelines.db import connect
 from schemas import EXTRACTS
+from schemas import checks as ck
 from tests.build import AS_OF, Extracts, make_upn, person
 
 UPN = make_upn(1)
@@ -188,3 +191,30 @@ def test_names_up_to_100_characters_are_kept(run_validation, length, kept):
     assert counts.rows_staged == 1
     assert (staged.loc[0, "surname"] == "L" * length) if kept else pd.isna(staged.loc[0, "surname"])
     assert warnings.empty is kept
+
+
+def test_vectorised_upn_check_agrees_with_python_stdnum():
+    """Every shape of UPN: right and wrong check letters, known and unknown local
+    authorities, short, lower case, spaced, letters where digits go, missing."""
+    rng = random.Random(3)
+    values = []
+    for _ in range(20_000):
+        body = (f"{rng.choice([201, 202, 800, 938, 999, 100, 0])}".zfill(3)
+                + f"{rng.randint(0, 10**8 - 1):08d}" + rng.choice("0123456789ABCZ"))
+        letter = (stdnum_upn.calc_check_digit(body) if rng.random() < 0.6
+                  else rng.choice(ck.UPN_ALPHABET + "IOS"))
+        value = letter + body
+        roll = rng.random()
+        if roll < 0.05:
+            value = value[:-1]
+        elif roll < 0.1:
+            value = value.lower()
+        elif roll < 0.12:
+            value = value[:5] + " " + value[5:]
+        elif roll < 0.14:
+            value = value[:6] + "X" + value[7:]
+        values.append(value)
+    got = ck.upn_is_valid(pd.Series([*values, None], dtype="string"))
+    assert got.iloc[:-1].tolist() == [stdnum_upn.is_valid(v) for v in values]
+    assert got.iloc[-1] is pd.NA
+    assert 0.2 < got.iloc[:-1].mean() < 0.6  # both outcomes well represented
