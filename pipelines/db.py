@@ -51,14 +51,15 @@ def quote_literal(name: str) -> str:
 def memory_limit() -> str:
     """The memory limit of every DuckDB connection of a run.
 
-    ``FAMILYSCREEN_MEMORY_LIMIT`` (a DuckDB size such as ``8GB``) wins; otherwise 60% of
-    this machine's memory, leaving room for Python and the operating system. Work beyond
-    the limit spills to the temporary directory instead of failing.
+    ``FAMILYSCREEN_MEMORY_LIMIT`` (a DuckDB size such as ``8GB``) wins; otherwise 40% of
+    this machine's memory, leaving room for Python (a batch of validation, the linkage
+    model's tables in Arrow) and the operating system: a run's peak stays near half the
+    machine. Work beyond the limit spills to the temporary directory instead of failing.
     """
     limit = os.environ.get("FAMILYSCREEN_MEMORY_LIMIT", "")
     if not _SIZE.match(limit):
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        limit = f"{max(1, int(total * 0.6 / 2**30))}GiB"
+        limit = f"{max(1, int(total * 0.4 / 2**30))}GiB"
     return limit
 
 
@@ -67,6 +68,24 @@ def configure(con: duckdb.DuckDBPyConnection, temp_directory: Path) -> None:
     sits beside the database, in the output folder that runs create owner-only."""
     con.execute(f"set memory_limit = {quote_literal_value(memory_limit())}")
     con.execute(f"set temp_directory = {quote_literal_value(str(temp_directory))}")
+
+
+@contextlib.contextmanager
+def memory_lent(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Lend ``con``'s memory to another DuckDB in this process (the linkage model's) for
+    the block: its limit drops to 256 MiB, which writes its cached and temporary data out,
+    and is restored after. Two connections at the full limit would double the peak. An
+    in-memory database (tests) has nowhere to write out to and keeps its limit."""
+    (path,) = con.execute("select path from duckdb_databases() "
+                          "where database_name = current_database()").fetchone()
+    if not path:
+        yield
+        return
+    con.execute("set memory_limit = '256MiB'")
+    try:
+        yield
+    finally:
+        con.execute(f"set memory_limit = {quote_literal_value(memory_limit())}")
 
 
 def quote_literal_value(value: str) -> str:

@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from pipelines import link_model
 from pipelines.criteria import Linkage
-from pipelines.db import WORK, quote_ident, run_steps
+from pipelines.db import WORK, memory_lent, quote_ident, run_steps
 
 log = logging.getLogger("familyscreen")
 
@@ -91,8 +91,9 @@ def score_pairs(con: duckdb.DuckDBPyConnection, config: Linkage) -> dict[str, in
     profiles = con.execute(f"select * from {WORK}.link_profiles").to_arrow_table()
     (database,) = con.execute("select path from duckdb_databases() where database_name = "
                               "current_database()").fetchone()
-    scores, summary = link_model.score(profiles, config,
-                                       Path(f"{database}.tmp") if database else None)
+    with memory_lent(con):
+        scores, summary = link_model.score(profiles, config,
+                                           Path(f"{database}.tmp") if database else None)
     con.register("__scores", scores)
     con.execute(f"create or replace table {WORK}.link_scores as select * from __scores")
     con.unregister("__scores")

@@ -97,6 +97,24 @@ TERM_ENDS = {"autumn": (12, 31, 0), "spring": (3, 31, 1), "summer": (7, 31, 1)}
 TERM_STARTS = {"autumn": (9, 1, 0), "spring": (1, 1, 1), "summer": (4, 1, 1)}
 
 
+# NINO prefixes the format allows (letters D, F, I, Q, U, V and O never; seven pairs
+# are not issued).
+NINO_PREFIXES = [a + b for a in "ABCEGHJKLMNPRSTWXYZ" for b in "ABCEGHJKLMNPRSTWXYZ"
+                 if a + b not in {"BG", "GB", "NK", "KN", "TN", "NT", "ZZ"}]
+
+
+def scrambled(number: int, digits: int) -> int:
+    """``number`` below 10^digits mapped one-to-one onto another below 10^digits
+    (multiplying by a number prime to 10 permutes the residues)."""
+    if number >= 10**digits:
+        raise ValueError(f"{number} needs more than {digits} digits")
+    return number * 7_654_321 % 10**digits
+
+
+def serial_of(p: Person) -> int:
+    return int(p.person_id[1:])
+
+
 @dataclass
 class Property:
     uprn: str
@@ -187,14 +205,29 @@ class Generator:
         age_days = self.rng.randint(low * 365 + 1, high * 365 + 300)
         return self.as_of - dt.timedelta(days=age_days)
 
-    def upn(self) -> str:
-        body = f"{self.rng.choice(['801', '802', '803', '344'])}{self.rng.randint(0, 99):02d}" \
-               f"{self.rng.randint(0, 9999999):07d}"
+    # Identifiers are built from the person's serial number (unique over all chunks), its
+    # low digits scrambled: they look random but two people never share one, at any size
+    # (drawn at random, NINOs and police references collided by the thousand at a million
+    # households and made different people one).
+    def upn(self, p: Person) -> str:
+        body = f"{self.rng.choice(['801', '802', '803', '344'])}" \
+               f"{scrambled(serial_of(p), 9):09d}"
         return stdnum_upn.calc_check_digit(body) + body
 
-    def nino(self) -> str:
-        prefix = self.rng.choice(["AB", "CE", "JG", "KL", "MP", "RS", "WX", "YZ", "HT", "PR"])
-        return f"{prefix}{self.rng.randint(0, 999999):06d}{self.rng.choice('ABCD')}"
+    @staticmethod
+    def nino(p: Person) -> str:
+        high, low = divmod(serial_of(p), 10**6)
+        prefix = NINO_PREFIXES[high // 4 % len(NINO_PREFIXES)]
+        return f"{prefix}{scrambled(low, 6):06d}{'ABCD'[high % 4]}"
+
+    @staticmethod
+    def police_ref(p: Person, letter: str) -> str:
+        high, low = divmod(serial_of(p), 10**6)
+        return f"{high:02d}/{scrambled(low, 6):06d}{letter}"
+
+    @staticmethod
+    def asb_ref(p: Person) -> str:
+        return f"ASB{scrambled(serial_of(p), 9):09d}"
 
     def age(self, p: Person, on: dt.date | None = None) -> int:
         on = on or self.as_of
@@ -231,7 +264,8 @@ class Generator:
                 names = FORENAMES_F if gender == "F" else FORENAMES_M
                 adult = Person(f"T{self.serial():09d}", hh.household_id,
                                self.rng.choice(names), surname, self.dob_for_age(22, 55), gender,
-                               nino=self.nino(), home=home)
+                               home=home)
+                adult.nino = self.nino(adult)
                 if self.noisy(0.2):
                     adult.former_surname = self.rng.choices(SURNAMES, SURNAME_WEIGHTS)[0]
                 hh.members.append(adult)
@@ -241,7 +275,7 @@ class Generator:
                 child = Person(f"T{self.serial():09d}", hh.household_id, self.rng.choice(names),
                                surname, self.dob_for_age(3, 17), gender, home=home)
                 if 5 <= self.age(child) <= 16:
-                    child.upn = self.upn()
+                    child.upn = self.upn(child)
                 hh.members.append(child)
             if self.noise and self.chance(0.15):  # the family moved in the last year
                 old_home = self.rng.choice(self.properties)
@@ -397,8 +431,7 @@ class Generator:
         if meets and mode == "offence":
             youth = self.rng.choice(youths)
             hh.crime_person = youth.person_id
-            youth.police_ref = youth.police_ref or f"{self.rng.randint(10, 25)}/" \
-                                                   f"{self.rng.randint(0, 999999):06d}A"
+            youth.police_ref = youth.police_ref or self.police_ref(youth, "A")
             disposal = self.days_before(0, 300)
             self.add("police_offences", youth, {
                 **self.person_columns(youth), "police_ref": youth.police_ref,
@@ -415,8 +448,7 @@ class Generator:
         # decoys that must not count
         if adults and self.chance(0.2):
             adult = self.rng.choice(adults)
-            adult.police_ref = adult.police_ref or f"{self.rng.randint(10, 25)}/" \
-                                                   f"{self.rng.randint(0, 999999):06d}B"
+            adult.police_ref = adult.police_ref or self.police_ref(adult, "B")
             disposal = self.days_before(10, 300)
             self.add("police_offences", adult, {
                 **self.person_columns(adult), "police_ref": adult.police_ref,
@@ -430,8 +462,7 @@ class Generator:
             self.asb_record(person, "incident", "noise nuisance", self.days_before(0, 300))
         if youths and self.chance(0.1):
             youth = self.rng.choice(youths)
-            youth.police_ref = youth.police_ref or f"{self.rng.randint(10, 25)}/" \
-                                                   f"{self.rng.randint(0, 999999):06d}C"
+            youth.police_ref = youth.police_ref or self.police_ref(youth, "C")
             disposal = self.days_before(380, 500)
             self.add("police_offences", youth, {
                 **self.person_columns(youth, old=True), "police_ref": youth.police_ref,
@@ -440,7 +471,7 @@ class Generator:
         return meets
 
     def asb_record(self, person: Person, record_type: str, kind: str, when: dt.date) -> None:
-        person.asb_ref = person.asb_ref or f"ASB{self.rng.randint(0, 999999):06d}"
+        person.asb_ref = person.asb_ref or self.asb_ref(person)
         self.add("asb", person, {**self.person_columns(person), "asb_ref": person.asb_ref,
                                  "record_type": record_type, "date": self.date(when),
                                  "type": kind})

@@ -103,11 +103,46 @@ def typed(df: pd.DataFrame, spec: ExtractSpec) -> pd.DataFrame:
     return out
 
 
+# Rows validated at a time: every check reads one row, so batches give the same result as
+# the whole file while memory stays flat at any size (a school census of millions of
+# rows as one pandas frame took 10 GiB).
+BATCH_ROWS = 500_000
+
+
 def validate_extract(con: duckdb.DuckDBPyConnection, spec: ExtractSpec,
                      as_of: pd.Timestamp) -> ValidationCounts:
-    """Validate one raw table into ``work.checked_<name>``; append its rejects and warnings."""
-    raw = con.table(f"{WORK}.raw_{spec.name}").df().set_index("source_row")
-    raw.index = raw.index.astype("int64")
+    """Validate one raw table into ``work.checked_<name>``, ``BATCH_ROWS`` rows at a time
+    in ``source_row`` order; append its rejects and warnings."""
+    raw_table = f"{WORK}.{quote_ident('raw_' + spec.name)}"
+    (first, last) = con.execute(f"select min(source_row), max(source_row) from {raw_table}"
+                                ).fetchone()
+    starts = range(first, last + 1, BATCH_ROWS) if first is not None else [0]
+    totals = [0, 0, 0, 0]  # read, staged, rejected, nulled
+    for n, start in enumerate(starts):
+        raw = con.execute(f"select * from {raw_table} where source_row >= $start and "
+                          "source_row < $stop order by source_row",
+                          {"start": start, "stop": start + BATCH_ROWS}).df()
+        raw = raw.set_index("source_row")
+        raw.index = raw.index.astype("int64")
+        for i, count in enumerate(validate_batch(con, spec, as_of, raw, append=n > 0)):
+            totals[i] += count
+    (load_rejected,) = con.execute(
+        f"select count(*) from {WORK}.{LOAD_REJECTS} where extract = $e", {"e": spec.name}
+    ).fetchone()
+    return ValidationCounts(
+        extract=spec.name,
+        rows_read=totals[0] + load_rejected,
+        rows_staged=totals[1],
+        rows_rejected=totals[2] + load_rejected,
+        values_nulled=totals[3],
+    )
+
+
+def validate_batch(con: duckdb.DuckDBPyConnection, spec: ExtractSpec, as_of: pd.Timestamp,
+                   raw: pd.DataFrame, append: bool) -> tuple[int, int, int, int]:
+    """Validate raw rows (indexed by ``source_row``) into ``work.checked_<name>`` (made
+    afresh unless ``append``), rejects and warnings; (rows read, staged, rejected,
+    values nulled)."""
     df = preclean(raw, spec)
     found = failures(df, spec, as_of)
     rejecting = found[found["policy"] == "reject"]
@@ -124,9 +159,12 @@ def validate_extract(con: duckdb.DuckDBPyConnection, spec: ExtractSpec,
     ]
     warnings = pd.concat([nulled[["source_row", "column", "problem"]], *upn_warnings])
 
+    checked = f"{WORK}.{quote_ident('checked_' + spec.name)}"
     con.register("__checked", out.reset_index())
-    con.execute(f"create or replace table {WORK}.{quote_ident('checked_' + spec.name)} as "
-                "select * from __checked order by source_row")
+    con.execute(f"insert into {checked} select * from __checked order by source_row"
+                if append else
+                f"create or replace table {checked} as select * from __checked "
+                "order by source_row")
     con.unregister("__checked")
     if len(rejecting):
         per_row = rejecting.groupby("source_row", sort=True).agg(
@@ -146,16 +184,7 @@ def validate_extract(con: duckdb.DuckDBPyConnection, spec: ExtractSpec,
         con.execute(f"insert into {WORK}.value_warnings select extract, source_row, \"column\", "
                     "problem from __warnings")
         con.unregister("__warnings")
-    (load_rejected,) = con.execute(
-        f"select count(*) from {WORK}.{LOAD_REJECTS} where extract = $e", {"e": spec.name}
-    ).fetchone()
-    return ValidationCounts(
-        extract=spec.name,
-        rows_read=len(raw) + load_rejected,
-        rows_staged=len(out),
-        rows_rejected=len(rejected_rows) + load_rejected,
-        values_nulled=len(warnings),
-    )
+    return len(raw), len(out), len(rejected_rows), len(warnings)
 
 
 def validate_all(con: duckdb.DuckDBPyConnection, specs: dict[str, ExtractSpec],

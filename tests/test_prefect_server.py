@@ -44,4 +44,4 @@ def test_deployment_runs_on_a_real_prefect_server(tmp_path):
         serve.stop(server)
     assert server.poll() is not None
     manifest = json.loads((data / "out" / "run_manifest.json").read_text())
-    assert manifest["as_of"] == "2025-09-30" and manifest["counts"]["cohort"] == 52
+    assert manifest["as_of"] == "2025-09-30" and manifest["counts"]["cohort"] == 72

@@ -218,3 +218,19 @@ def test_vectorised_upn_check_agrees_with_python_stdnum():
     assert got.iloc[:-1].tolist() == [stdnum_upn.is_valid(v) for v in values]
     assert got.iloc[-1] is pd.NA
     assert 0.2 < got.iloc[:-1].mean() < 0.6  # both outcomes well represented
+
+
+def test_validation_in_batches_gives_what_one_batch_gives(run_validation, monkeypatch):
+    """Rows are validated BATCH_ROWS at a time; with batches of 3 rows the staged rows,
+    rejects, warnings and counts are those of one batch."""
+    upn_bad = UPN[1:] + ("A" if UPN[-1] != "A" else "B")
+    rows = [pupil_term(), pupil_term(date_of_birth="31/02/2012"), pupil_term(upn=upn_bad),
+            pupil_term(term="winter"), pupil_term(postcode="not a postcode"), pupil_term(),
+            pupil_term(sessions_possible="x"), pupil_term(), pupil_term(gender="?")]
+    whole = run_validation("school_attendance", rows)
+    monkeypatch.setattr(validate, "BATCH_ROWS", 3)
+    batched = run_validation("school_attendance", [])  # same folder: the rows are there
+    assert batched[0] == whole[0]
+    for a, b in zip(whole[1:], batched[1:], strict=True):
+        pd.testing.assert_frame_equal(a, b)
+    assert whole[0].rows_rejected > 0 and len(whole[3]) > 0
