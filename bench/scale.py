@@ -149,7 +149,7 @@ def report(results: list[dict], path: Path) -> None:
         "| Households | Input rows | Generate (s) | Floor (s) | "
         + " | ".join(s.capitalize() for s in STEP_GROUPS)
         + " | Total (s) | × floor | Rows/s | Peak memory (GiB) |",
-        "|" + "---:|" * (len(STEP_GROUPS) + 9),
+        "|" + "---:|" * (len(STEP_GROUPS) + 8),
     ]
     for r in results:
         steps = r["figures"]["steps"]
