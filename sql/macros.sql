@@ -12,3 +12,10 @@ create or replace macro age_on(dob, d) as
 -- "In the n months up to as_of": as_of - n months < d <= as_of.
 create or replace macro in_months(d, as_of, n) as
     d > as_of - to_months(n) and d <= as_of;
+
+-- Two dates of birth one person could have been recorded with: the same, day and month
+-- swapped, or one digit slipped (unknown counts as compatible: nothing says otherwise).
+create or replace macro dob_compatible(a, b) as
+    a is null or b is null
+    or strftime(a, '%Y%m%d') = strftime(b, '%Y%d%m')
+    or damerau_levenshtein(strftime(a, '%Y%m%d'), strftime(b, '%Y%m%d')) <= 1;

@@ -15,6 +15,7 @@ import pytest
 
 from bench import febrl3
 from pipelines import link
+from pipelines.db import connect
 from tests.build import AS_OF, generated, screen
 
 
@@ -195,6 +196,34 @@ def test_strong_threshold_boundary_in_a_split_cluster(con):
     kept = {r for (r,) in con.execute(
         "select record_id_r from work.link_edges_final where record_id_l = 'a'").fetchall()}
     assert kept == {"b", "d"}
+
+
+@pytest.mark.parametrize(("a", "b", "compatible"), [
+    ("2012-03-04", "2012-03-04", True),   # the same
+    ("2012-03-04", "2012-04-03", True),   # day and month swapped
+    ("2012-03-04", "2012-03-05", True),   # one digit slipped
+    ("2012-03-14", "2012-03-25", False),  # two digits
+    ("2012-03-04", "2012-09-21", False),  # the same year only: a sibling, not a slip
+    ("2012-03-04", None, True),           # unknown: nothing says otherwise
+])
+def test_dates_of_birth_one_person_could_be_recorded_with(con, a, b, compatible):
+    (got,) = con.execute("select dob_compatible($a::date, $b::date)",
+                         {"a": a, "b": b}).fetchone()
+    assert got is compatible
+
+
+def test_uncertain_pairs_queued_only_when_a_recording_error_explains_the_dates(first_run):
+    """Relatives at one address score in the uncertain band on surname and address; a pair
+    whose dates of birth no swap or slip explains stays in link_candidates, not the queue."""
+    with connect(first_run.db) as c:
+        (held_back,) = c.execute("""select count(*) from work.link_candidates as k
+            join work.link_profiles as l on l.unique_id = k.unique_id_l
+            join work.link_profiles as r on r.unique_id = k.unique_id_r
+            where k.band = 'review' and not dob_compatible(l.dob, r.dob)""").fetchone()
+        (queued_anyway,) = c.execute("""select count(*) from work.review_queue
+            where reason = 'uncertain'
+                and not dob_compatible(date_of_birth_l, date_of_birth_r)""").fetchone()
+    assert held_back > 0 and queued_anyway == 0
 
 
 def reference_components(n: int, edges: list[tuple[int, int]]) -> list[int]:

@@ -19,7 +19,7 @@ model_linked as (
 ),
 
 dobs as (
-    select distinct cluster_id, date_of_birth as dob, strftime(date_of_birth, '%Y%m%d') as digits
+    select distinct cluster_id, date_of_birth as dob
     from members
     where date_of_birth is not null
 ),
@@ -28,10 +28,7 @@ dob_conflicts as (
     select distinct a.cluster_id
     from dobs as a
     join dobs as b on a.cluster_id = b.cluster_id and a.dob < b.dob
-    where not (
-        (day(b.dob) <= 12 and a.digits = strftime(b.dob, '%Y%d%m'))
-        or damerau_levenshtein(a.digits, b.digits) = 1
-    )
+    where not dob_compatible(a.dob, b.dob)
 ),
 
 key_conflicts as (

@@ -1,7 +1,8 @@
 -- review_queue: one row per pair of identities waiting for a person, side by side:
--- pairs the model scored in the uncertain band, and model links taken out of a cluster
--- by link_splits. A reviewer copies rows to match_decisions.csv with a decision
--- (match or no_match) and the next run applies it.
+-- pairs the model scored in the uncertain band whose dates of birth a recording error
+-- could explain, and model links taken out of a cluster by link_splits. A reviewer
+-- copies rows to match_decisions.csv with a decision (match or no_match) and the next
+-- run applies it.
 with split_out as (
     select e.record_id_l as unique_id_l, e.record_id_r as unique_id_r
     from link_edges_draft as e
@@ -10,9 +11,14 @@ with split_out as (
 ),
 
 waiting as (
+    -- an uncertain pair whose dates of birth no recording error explains is left out of
+    -- the queue (it stays in link_candidates): at one address, with one surname, such
+    -- pairs are relatives, and they outnumbered the reviewable pairs seven to one
     select c.*, 'uncertain' as reason
     from link_candidates as c
-    where c.band = 'review'
+    join link_profiles as l on l.unique_id = c.unique_id_l
+    join link_profiles as r on r.unique_id = c.unique_id_r
+    where c.band = 'review' and dob_compatible(l.dob, r.dob)
     union all
     select c.*, 'split from a cluster (' || s.reason || ')'
     from link_candidates as c
