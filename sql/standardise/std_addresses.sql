@@ -18,11 +18,8 @@ words as (
     select map(list(word), list(standard)) as standard_of from ref_address_words
 ),
 
-street_pattern as (
-    -- greedy: the last street word ("Park Avenue" is an avenue)
-    select '^(.*\b(' || string_agg(word, '|' order by word) || '))\b' as pattern
-    from ref_address_words
-    where is_street_type
+street_types as (
+    select list(distinct word) as types from ref_address_words where is_street_type
 ),
 
 cleaned as (
@@ -68,6 +65,16 @@ numbered as (
     from parsed
 ),
 
+typed as (
+    -- the street runs to its last street word ("Park Avenue" is an avenue)
+    select
+        n.*,
+        nullif(array_to_string(words[1:list_max(list_transform(words,
+            (w, i) -> case when list_contains(t.types, w) then i end))], ' '), '')
+            as street_to_type
+    from (select *, string_split(rest, ' ') as words from numbered) as n, street_types as t
+),
+
 final as (
     select
         address,
@@ -75,15 +82,15 @@ final as (
         address_std,
         flat,
         house_number,
-        coalesce(nullif(regexp_extract(rest, p.pattern, 1), ''), rest) as street,
+        coalesce(street_to_type, rest) as street,
         case
             when address_std = '' then null
             when postcode is not null then concat_ws('|', postcode, house_number, flat,
                 split_part(rest, ' ', 1))
             when address_std <> '' then concat_ws('|', '', house_number, flat,
-                coalesce(nullif(regexp_extract(rest, p.pattern, 1), ''), rest))
+                coalesce(street_to_type, rest))
         end as address_key
-    from numbered, street_pattern as p
+    from typed
 )
 
 select * from final
