@@ -70,15 +70,20 @@ def configure(con: duckdb.DuckDBPyConnection, temp_directory: Path) -> None:
     con.execute(f"set temp_directory = {quote_literal_value(str(temp_directory))}")
 
 
+def database_path(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The file of ``con``'s current database; None when it is in memory."""
+    (path,) = con.execute("select path from duckdb_databases() "
+                          "where database_name = current_database()").fetchone()
+    return path or None
+
+
 @contextlib.contextmanager
 def memory_lent(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """Lend ``con``'s memory to another DuckDB in this process (the linkage model's) for
     the block: its limit drops to 256 MiB, which writes its cached and temporary data out,
     and is restored after. Two connections at the full limit would double the peak. An
     in-memory database (tests) has nowhere to write out to and keeps its limit."""
-    (path,) = con.execute("select path from duckdb_databases() "
-                          "where database_name = current_database()").fetchone()
-    if not path:
+    if not database_path(con):
         yield
         return
     con.execute("set memory_limit = '256MiB'")

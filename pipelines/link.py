@@ -24,9 +24,10 @@ import pyarrow as pa
 
 from pipelines import link_model
 from pipelines.criteria import Linkage
-from pipelines.db import WORK, memory_lent, quote_ident, run_steps
+from pipelines.db import WORK, database_path, memory_lent, quote_ident, run_steps
 
 log = logging.getLogger("familyscreen")
+
 
 def components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """The smallest node of each node's connected component, for nodes ``0 … n-1`` and
@@ -91,8 +92,7 @@ def score_pairs(con: duckdb.DuckDBPyConnection, config: Linkage) -> dict[str, in
     """``link_scores`` from the probabilistic model over ``link_profiles``."""
     started = time.perf_counter()
     profiles = con.execute(f"select * from {WORK}.link_profiles").to_arrow_table()
-    (database,) = con.execute("select path from duckdb_databases() where database_name = "
-                              "current_database()").fetchone()
+    database = database_path(con)
     with memory_lent(con):
         scores, summary = link_model.score(profiles, config,
                                            Path(f"{database}.tmp") if database else None)
