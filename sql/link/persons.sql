@@ -28,19 +28,21 @@ with matched as (
 ),
 
 own_postcoded as (
+    -- the newest postcoded record of each flat, number and street the person gives
     select
         person_id,
         coalesce(flat, '') as flat_key,
         coalesce(house_number, '') as number_key,
         street,
-        first(household_key order by record_date desc, extract, source_row desc)
-            as household_key,
-        first(located_uprn order by record_date desc, extract, source_row desc)
-            as located_uprn,
-        first(postcode order by record_date desc, extract, source_row desc) as postcode
+        household_key,
+        located_uprn,
+        postcode
     from matched
     where postcode is not null and household_key is not null and street is not null
-    group by all
+    qualify row_number() over (
+        partition by person_id, coalesce(flat, ''), coalesce(house_number, ''),
+            street
+        order by record_date desc, extract, source_row desc) = 1
 ),
 
 records as (
@@ -87,18 +89,16 @@ identity as (
 current_address as (
     select
         person_id,
-        first(address order by record_date desc, located_uprn is null, extract,
-            source_row desc) as address,
-        first(postcode order by record_date desc, located_uprn is null, extract,
-            source_row desc) as postcode,
-        first(located_uprn order by record_date desc, located_uprn is null, extract,
-            source_row desc) as uprn,
-        first(household_key order by record_date desc, located_uprn is null, extract,
-            source_row desc) as household_key,
-        max(record_date) as address_date
+        address,
+        postcode,
+        located_uprn as uprn,
+        household_key,
+        record_date as address_date
     from records
     where household_key is not null
-    group by person_id
+    qualify row_number() over (
+        partition by person_id
+        order by record_date desc, located_uprn is null, extract, source_row desc) = 1
 ),
 
 identifiers as (
