@@ -31,6 +31,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from stdnum.gb import upn as stdnum_upn
 
+from pipelines.extract import sniff
+
 FORENAMES_M = ["William", "James", "Robert", "Thomas", "Daniel", "Joseph", "Michael", "David",
                "Charles", "Richard", "Edward", "Samuel", "Matthew", "Anthony", "Andrew", "Peter",
                "Oliver", "Harry", "Jack", "George", "Noah", "Leo", "Oscar", "Alfie", "Jacob",
@@ -646,7 +648,7 @@ def write_parquet(folder: Path) -> None:
     """Each extract of ``folder`` also as ``folder/parquet/<extract>.parquet``, streamed."""
     (folder / "parquet").mkdir(exist_ok=True)
     for path in sorted(folder.glob("*.csv")):
-        encoding = "cp1252" if path.stem == "local_indicators" else "utf8"
+        encoding, _ = sniff(path)  # Windows-1252 for the noisy borough's indicators
         with path.open("rb") as f:
             names = f.readline().decode(encoding).strip().split(",")
         reader = pacsv.open_csv(path, read_options=pacsv.ReadOptions(encoding=encoding),
