@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow
 
 from pipelines.db import WORK, quote_ident, run_steps
 from pipelines.extract import LOAD_REJECTS
@@ -95,7 +96,7 @@ def typed(df: pd.DataFrame, spec: ExtractSpec) -> pd.DataFrame:
         if col.kind == "date":
             out[name] = ck.parse_dates(out[name])
         elif col.kind == "int":
-            out[name] = pd.to_numeric(out[name], errors="coerce").astype("Int64")
+            out[name] = out[name].astype("int64[pyarrow]")  # whole_number has passed
         elif col.kind == "postcode":
             out[name] = out[name].str.replace(ck.POSTCODE, r"\1 \2", regex=True)
         elif col.kind == "upn":
@@ -107,6 +108,7 @@ def typed(df: pd.DataFrame, spec: ExtractSpec) -> pd.DataFrame:
 # the whole file while memory stays flat at any size (a school census of millions of
 # rows as one pandas frame took 10 GiB).
 BATCH_ROWS = 500_000
+ARROW_TYPES = {pyarrow.string(): pd.StringDtype("pyarrow")}
 
 
 def validate_extract(con: duckdb.DuckDBPyConnection, spec: ExtractSpec,
@@ -119,10 +121,11 @@ def validate_extract(con: duckdb.DuckDBPyConnection, spec: ExtractSpec,
     starts = range(first, last + 1, BATCH_ROWS) if first is not None else [0]
     totals = [0, 0, 0, 0]  # read, staged, rejected, nulled
     for n, start in enumerate(starts):
-        raw = con.execute(f"select * from {raw_table} where source_row >= $start and "
-                          "source_row < $stop order by source_row",
-                          {"start": start, "stop": start + BATCH_ROWS}).df()
-        raw = raw.set_index("source_row")
+        batch = con.execute(f"select * from {raw_table} where source_row >= $start and "
+                            "source_row < $stop order by source_row",
+                            {"start": start, "stop": start + BATCH_ROWS}).fetch_arrow_table()
+        # through Arrow: the text stays Arrow-backed (NA for null), no Python objects
+        raw = batch.to_pandas(types_mapper=ARROW_TYPES.get).set_index("source_row")
         raw.index = raw.index.astype("int64")
         for i, count in enumerate(validate_batch(con, spec, as_of, raw, append=n > 0)):
             totals[i] += count
@@ -160,7 +163,7 @@ def validate_batch(con: duckdb.DuckDBPyConnection, spec: ExtractSpec, as_of: pd.
     warnings = pd.concat([nulled[["source_row", "column", "problem"]], *upn_warnings])
 
     checked = f"{WORK}.{quote_ident('checked_' + spec.name)}"
-    con.register("__checked", out.reset_index())
+    con.register("__checked", pyarrow.Table.from_pandas(out.reset_index(), preserve_index=False))
     con.execute(f"insert into {checked} select * from __checked order by source_row"
                 if append else
                 f"create or replace table {checked} as select * from __checked "

@@ -20,9 +20,9 @@ EARLIEST = pd.Timestamp("1900-01-01")
 def parse_dates(values: pd.Series) -> pd.Series:
     """ISO ``YYYY-MM-DD`` or UK ``DD/MM/YYYY`` (never US order); NaT where neither."""
     text = values.astype("string")
-    iso = pd.to_datetime(text.where(text.str.match(r"^\d{4}-\d{1,2}-\d{1,2}$")),
+    iso = pd.to_datetime(text.where(text.str.match(r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}$")),
                          format="%Y-%m-%d", errors="coerce")
-    uk = pd.to_datetime(text.where(text.str.match(r"^\d{1,2}/\d{1,2}/\d{4}$")),
+    uk = pd.to_datetime(text.where(text.str.match(r"^[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}$")),
                         format="%d/%m/%Y", errors="coerce")
     return iso.fillna(uk)
 
@@ -81,7 +81,7 @@ def not_after(as_of: pd.Timestamp) -> pa.Check:
 
 def whole_number(maximum: int | None = None) -> pa.Check:
     def check(s: pd.Series) -> pd.Series:
-        ok = s.astype("string").str.fullmatch(r"\d{1,9}").fillna(False).astype(bool)
+        ok = s.astype("string").str.fullmatch(r"[0-9]{1,9}").fillna(False).astype(bool)
         if maximum is not None:
             ok &= pd.to_numeric(s.where(ok), errors="coerce").fillna(0) <= maximum
         return ok
@@ -107,7 +107,9 @@ def max_length(limit: int) -> pa.Check:
 
 def academic_year() -> pa.Check:
     def check(s: pd.Series) -> pd.Series:
-        parts = s.astype("string").str.extract(r"^(\d{4})/(\d{2})$")
-        first, second = pd.to_numeric(parts[0]), pd.to_numeric(parts[1])
+        text = s.astype("string")
+        text = text.where(text.str.fullmatch(r"[0-9]{4}/[0-9]{2}").fillna(False).astype(bool))
+        first = pd.to_numeric(text.str.slice(0, 4), errors="coerce")
+        second = pd.to_numeric(text.str.slice(5, 7), errors="coerce")
         return ((first + 1) % 100 == second).fillna(False).astype(bool)
     return pa.Check(check, error="not an academic year like 2024/25")

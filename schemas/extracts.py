@@ -129,7 +129,7 @@ PERSON_COLUMNS: dict[str, ColumnSpec] = {
     "gender": detail("code", ck.code(codes.GENDERS), required=False),
     "address": detail("text"),
     "postcode": detail("postcode", ck.matches(ck.POSTCODE, "UK postcode")),
-    "uprn": detail("text", ck.matches(r"\d{1,12}", "UPRN (up to 12 digits)"), required=False),
+    "uprn": detail("text", ck.matches(r"[0-9]{1,12}", "UPRN (up to 12 digits)"), required=False),
 }
 
 WHOLE = ck.whole_number()
@@ -147,7 +147,7 @@ EXTRACTS: dict[str, ExtractSpec] = {
             columns={
                 **PERSON_COLUMNS,
                 "upn": key(ck.matches(r"[A-Z0-9]{13}", "UPN (13 characters)"), kind="upn"),
-                "school_urn": detail("text", ck.matches(r"\d{6}", "school URN (6 digits)")),
+                "school_urn": detail("text", ck.matches(r"[0-9]{6}", "school URN (6 digits)")),
                 "academic_year": rule("text", ck.academic_year()),
                 "term": rule("code", ck.code(codes.TERMS)),
                 "sessions_possible": rule("int", WHOLE),
@@ -172,7 +172,7 @@ EXTRACTS: dict[str, ExtractSpec] = {
             description="one row per exclusion",
             columns={
                 "upn": key(ck.matches(r"[A-Z0-9]{13}", "UPN (13 characters)"), kind="upn"),
-                "school_urn": detail("text", ck.matches(r"\d{6}", "school URN (6 digits)")),
+                "school_urn": detail("text", ck.matches(r"[0-9]{6}", "school URN (6 digits)")),
                 "category": rule("code", ck.code(codes.EXCLUSION_CATEGORIES)),
                 "start_date": rule("date", not_after_as_of=True),
                 "sessions": detail("int", WHOLE, required=False),
@@ -283,11 +283,11 @@ EXTRACTS: dict[str, ExtractSpec] = {
             required=False,
             description="one row per property (LLPG)",
             columns={
-                "uprn": key(ck.matches(r"\d{1,12}", "UPRN (up to 12 digits)")),
+                "uprn": key(ck.matches(r"[0-9]{1,12}", "UPRN (up to 12 digits)")),
                 "address": detail("text"),
                 "postcode": detail("postcode", ck.matches(ck.POSTCODE, "UK postcode")),
                 "ward": detail("text"),
-                "lsoa": detail("text", ck.matches(r"[EW]01\d{6}", "LSOA code"), required=False),
+                "lsoa": detail("text", ck.matches(r"[EW]01[0-9]{6}", "LSOA code"), required=False),
                 "imd_decile": detail("int", ck.whole_number(10),
                                      ck.matches(r"[1-9]|10", "decile 1-10"), required=False),
             },

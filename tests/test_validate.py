@@ -137,6 +137,18 @@ def test_sessions_arithmetic_and_counts(run_validation):
     assert "not a whole number" in rejects.loc[1, "problem"]
 
 
+@pytest.mark.parametrize(("column", "value"), [
+    ("sessions_possible", "１２０"),          # full-width digits: a regex \d would pass them
+    ("academic_year", "２０２４/25"),
+    ("academic_year", "2024/26"),
+])
+def test_counts_and_years_need_ascii_digits_in_the_right_shape(run_validation, column, value):
+    counts, staged, rejects, _ = run_validation("school_attendance",
+                                                [pupil_term(**{column: value}), pupil_term()])
+    assert (counts.rows_staged, counts.rows_rejected) == (1, 1)
+    assert rejects.loc[0, "column"] == column and staged["source_row"].tolist() == [2]
+
+
 def test_term_and_provision_codes_are_case_insensitive_and_blank_provision_is_mainstream(
         run_validation):
     _, staged, rejects, _ = run_validation("school_attendance", [
