@@ -60,30 +60,69 @@ records as (
         and o.number_key = coalesce(m.house_number, '')
 ),
 
-voted as (
+ranked as (
+    -- each record's place among the person's records, newest first: every vote's tie-break
     select
         *,
-        count(*) over (partition by person_id, forename_std) as forename_votes,
-        count(*) over (partition by person_id, surname_std) as surname_votes,
-        count(*) over (partition by person_id, date_of_birth) as dob_votes,
-        count(*) over (partition by person_id, gender) as gender_votes
+        row_number() over (
+            partition by person_id order by record_date desc, extract, source_row desc
+        ) as recency
     from records
+),
+
+-- each attribute: the value most records give (by its standard form for names), ties to
+-- the one given by the newest record; a name is shown as that newest record spells it
+forename_vote as (
+    select person_id, first(shown order by votes desc, newest) as forename
+    from (
+        select person_id, count(*) as votes, min(recency) as newest,
+            arg_min(forename, recency) as shown
+        from ranked where forename is not null group by person_id, forename_std
+    )
+    group by person_id
+),
+
+surname_vote as (
+    select person_id, first(shown order by votes desc, newest) as surname
+    from (
+        select person_id, count(*) as votes, min(recency) as newest,
+            arg_min(surname, recency) as shown
+        from ranked where surname is not null group by person_id, surname_std
+    )
+    group by person_id
+),
+
+dob_vote as (
+    select person_id, first(shown order by votes desc, newest) as date_of_birth
+    from (
+        select person_id, count(*) as votes, min(recency) as newest, date_of_birth as shown
+        from ranked where date_of_birth is not null group by person_id, date_of_birth
+    )
+    group by person_id
+),
+
+gender_vote as (
+    select person_id, first(shown order by votes desc, newest) as gender
+    from (
+        select person_id, count(*) as votes, min(recency) as newest, gender as shown
+        from ranked where gender is not null group by person_id, gender
+    )
+    group by person_id
 ),
 
 identity as (
     select
         person_id,
-        first(forename order by forename_votes desc, record_date desc, extract,
-            source_row desc) filter (where forename is not null) as forename,
-        first(surname order by surname_votes desc, record_date desc, extract,
-            source_row desc) filter (where surname is not null) as surname,
-        first(date_of_birth order by dob_votes desc, record_date desc, extract,
-            source_row desc) filter (where date_of_birth is not null) as date_of_birth,
-        first(gender order by gender_votes desc, record_date desc, extract,
-            source_row desc) filter (where gender is not null) as gender,
-        count(*) as n_records
-    from voted
-    group by person_id
+        f.forename,
+        s.surname,
+        d.date_of_birth,
+        g.gender,
+        n.n_records
+    from (select person_id, count(*) as n_records from records group by person_id) as n
+    left join forename_vote as f using (person_id)
+    left join surname_vote as s using (person_id)
+    left join dob_vote as d using (person_id)
+    left join gender_vote as g using (person_id)
 ),
 
 current_address as (
