@@ -30,8 +30,9 @@ PUBLISHED = {
 
 def build_cohort(con: duckdb.DuckDBPyConnection, rules: RuleSet, compare_run_id: str | None
                  ) -> dict[str, int]:
-    """``cohort`` (qualifying families, ``status`` against ``compare_run_id``) and
-    ``cohort_members`` with per-member flags."""
+    """``cohort`` (qualifying families, ``status`` against ``compare_run_id``),
+    ``cohort_members`` with per-member flags, and ``review_priorities`` (what each pair
+    in the review queue could change in this cohort)."""
     counts = run_steps(con, ["cohort/cohort"], {"compare_run_id": compare_run_id})
     base = (SQL_DIR / "cohort" / "cohort_members.sql").read_text()
     params = {}
@@ -42,6 +43,7 @@ def build_cohort(con: duckdb.DuckDBPyConnection, rules: RuleSet, compare_run_id:
                      f"cm.person_id and e.criterion = $k{i}) as {quote_ident(name)}")
     sql = f"select cm.* exclude (evidence), {', '.join(flags)}, cm.evidence from ({base}) as cm"
     counts["cohort_members"] = materialise(con, "cohort_members", sql, params)
+    counts |= run_steps(con, ["cohort/review_priorities"])
     return counts
 
 

@@ -107,11 +107,15 @@ def write_csvs(con: duckdb.DuckDBPyConnection, rules: RuleSet, folder: Path) -> 
         "rejects.csv": export_table(
             con, f"select extract, \"row\", \"column\", problem, raw_values from {WORK}.rejects "
                  "order by extract, \"row\"", folder / "rejects.csv"),
-        # pairs awaiting a person; the decision column is theirs to fill in, and the rows
-        # saved as match_decisions.csv in the extracts folder are applied next run
+        # pairs awaiting a person, those that could change the cohort first; the decision
+        # column is theirs to fill in, and the rows saved as match_decisions.csv in the
+        # extracts folder are applied next run
         "review_queue.csv": export_table(
-            con, f"select *, null as decision from {WORK}.review_queue "
-                 "order by match_probability desc, profile_key_l, profile_key_r",
+            con, f"select p.priority, p.bears_on, q.* exclude (record_id_l, record_id_r), "
+                 f"null as decision from {WORK}.review_queue as q "
+                 f"join {WORK}.review_priorities as p using (record_id_l, record_id_r) "
+                 "order by p.priority, q.match_probability desc, q.profile_key_l, "
+                 "q.profile_key_r",
             folder / "review_queue.csv"),
     }
 

@@ -52,11 +52,16 @@ def report_figures(con: duckdb.DuckDBPyConnection, rules: RuleSet,
                     as n_rejected,
                 (select count(*) from {WORK}.link_splits) as n_splits
             from {WORK}.link_model as m""")[0],
+        "review_priorities": rows(con, f"""
+            select priority, bears_on, count(*) as n_pairs
+            from {WORK}.review_priorities group by all order by priority"""),
         "uncertain_pairs": rows(con, f"""
-            select profile_key_l, profile_key_r, reason, match_probability, mw_forename,
-                mw_surname, mw_dob, mw_location
-            from {WORK}.review_queue
-            order by match_probability desc, profile_key_l, profile_key_r limit 10"""),
+            select q.profile_key_l, q.profile_key_r, p.bears_on, q.reason,
+                q.match_probability, q.mw_forename, q.mw_surname, q.mw_dob, q.mw_location
+            from {WORK}.review_queue as q
+            join {WORK}.review_priorities as p using (record_id_l, record_id_r)
+            order by p.priority, q.match_probability desc, q.profile_key_l, q.profile_key_r
+            limit 10"""),
         "largest_clusters": rows(con, f"""
             select pr.person_id, count(*) as n_records,
                 count(distinct pr.extract) as n_extracts,

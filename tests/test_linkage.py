@@ -52,7 +52,9 @@ def test_model_links_what_exact_rules_miss_and_queues_the_uncertain(first_run):
     rows = list(csv.DictReader(queue.open(encoding="utf-8-sig")))
     assert rows, "a noisy borough has uncertain pairs"
     assert all(float(r["match_probability"]) < 0.9999 for r in rows if r["reason"] == "uncertain")
-    assert {"forename_l", "forename_r", "records_l", "records_r", "decision"} <= set(rows[0])
+    assert {"priority", "bears_on", "forename_l", "forename_r", "records_l", "records_r",
+            "decision"} <= set(rows[0])
+    assert [int(r["priority"]) for r in rows] == sorted(int(r["priority"]) for r in rows)
 
 
 def test_no_person_joins_incompatible_dates_of_birth_through_model_links(first_run):
@@ -196,6 +198,34 @@ def test_strong_threshold_boundary_in_a_split_cluster(con):
     kept = {r for (r,) in con.execute(
         "select record_id_r from work.link_edges_final where record_id_l = 'a'").fetchall()}
     assert kept == {"b", "d"}
+
+
+def test_review_queue_priority_is_what_a_decision_could_change_in_the_cohort(con):
+    """Families: C in the cohort, M meets a criterion (not enough), N meets none, O none."""
+    from pipelines.db import run_steps
+
+    con.execute("""
+        create table work.person_records as select * from (values
+            ('c1', 'P1'), ('c2', 'P2'), ('m1', 'P3'), ('n1', 'P4'), ('n2', 'P5'),
+            ('o1', 'P6'), ('x1', 'P7')) as t(record_id, person_id);
+        create table work.family_members as select * from (values
+            ('P1', 'C'), ('P2', 'C'), ('P3', 'M'), ('P4', 'N'), ('P5', 'N'), ('P6', 'O'),
+            ('P7', 'X')) as t(person_id, family_id);
+        create table work.family_criteria as select * from (values
+            ('C', 2), ('M', 1), ('N', 0), ('O', 0)) as t(family_id, criteria_met);
+        create table work.cohort as select 'C' as family_id;
+        create table work.review_queue as select * from (values
+            ('c1', 'n1'), ('m1', 'o1'), ('c1', 'c2'), ('n1', 'n2'), ('n1', 'o1'),
+            ('o1', 'x1')) as t(record_id_l, record_id_r)""")
+    run_steps(con, ["cohort/review_priorities"])
+    got = {(left, right): p for left, right, p in con.execute(
+        "select record_id_l, record_id_r, priority from work.review_priorities").fetchall()}
+    assert got == {("c1", "n1"): 1,   # a cohort family and another
+                   ("m1", "o1"): 1,   # one criterion met: a merge could complete M
+                   ("c1", "c2"): 2,   # two entries in one cohort family's member list
+                   ("n1", "n2"): 3,   # one family outside the cohort
+                   ("n1", "o1"): 4,   # no criterion met on either side
+                   ("o1", "x1"): 4}   # a family with no criteria row meets none
 
 
 @pytest.mark.parametrize(("a", "b", "compatible"), [

@@ -52,6 +52,9 @@ final as (
     select
         w.profile_key_l,
         w.profile_key_r,
+        -- the record standing for each identity (its person's family sets the priority)
+        w.unique_id_l as record_id_l,
+        w.unique_id_r as record_id_r,
         w.reason,
         w.match_probability,
         w.match_weight,
