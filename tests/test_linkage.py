@@ -160,6 +160,28 @@ def con():
         yield c
 
 
+def test_review_threshold_keeps_exactly_the_pairs_at_or_above_it(first_run):
+    """The model's scores do not depend on the review threshold; the threshold only decides
+    which pairs are kept (splink applies it inside ``predict``)."""
+    from pipelines import link_model
+    from pipelines.criteria import Linkage
+
+    with connect(first_run.db) as c:
+        profiles = c.execute("select * from work.link_profiles").to_arrow_table()
+    low, _ = link_model.score(profiles, Linkage(review_probability=0.2))
+    usual, _ = link_model.score(profiles, Linkage())
+    low_pairs = {(a, b): p for a, b, p in zip(low["unique_id_l"].to_pylist(),
+                                               low["unique_id_r"].to_pylist(),
+                                               low["match_probability"].to_pylist(),
+                                               strict=True)}
+    usual_pairs = dict(zip(zip(usual["unique_id_l"].to_pylist(),
+                               usual["unique_id_r"].to_pylist(), strict=True),
+                           usual["match_probability"].to_pylist(), strict=True))
+    assert any(0.2 <= p < 0.5 for p in low_pairs.values()), "the band below 0.5 is populated"
+    assert min(usual_pairs.values()) >= 0.5
+    assert usual_pairs == {k: p for k, p in low_pairs.items() if p >= 0.5}
+
+
 def test_accept_threshold_boundary(con):
     """A pair at exactly the accept probability is linked; just below, it waits for review."""
     from pipelines.db import run_steps
