@@ -59,8 +59,7 @@ def components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
 
 def connected_components(con: duckdb.DuckDBPyConnection, edges: str, out: str) -> int:
     """``out``: one row per person record with the smallest record_id of its component
-    over ``edges``, a table holding each pair of record ids in both directions (as every
-    ``link_edges*`` table does); one direction is read.
+    over ``edges``, a table of pairs of record ids (``record_id_l``, ``record_id_r``).
 
     Records are numbered in record_id order, so the smallest node is the smallest
     record_id; the components are found in :func:`components`.
@@ -71,8 +70,7 @@ def connected_components(con: duckdb.DuckDBPyConnection, edges: str, out: str) -
         from {WORK}.std_person_records""")
     pairs = con.execute(f"""select l.node as l, r.node as r from {edges} as e
         join __nodes as l on l.record_id = e.record_id_l
-        join __nodes as r on r.record_id = e.record_id_r
-        where e.record_id_l < e.record_id_r""").fetchnumpy()
+        join __nodes as r on r.record_id = e.record_id_r""").fetchnumpy()
     (n,) = con.execute("select count(*) from __nodes").fetchone()
     labels = components(n, pairs["l"].astype(np.int64), pairs["r"].astype(np.int64))
     con.register("__labels", pa.table({"node": np.arange(n, dtype=np.int64),

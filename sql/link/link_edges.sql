@@ -1,5 +1,6 @@
--- link_edges: one row per directed pair of person records that the deterministic passes
--- say are one person, with the pass that said so.
+-- link_edges: one row per pair of person records (the smaller record id on the left) that
+-- the deterministic passes say are one person, with the pass that said so. One direction
+-- is enough for every reader (components, evidence per record) and halves the table.
 --   source_key: the same identifier of one system (UPN, NINO, police or ASB reference);
 --   name_dob:   exact standardised surname and date of birth, and the same forename, first
 --               forename or a known nickname of it; never between records that carry
@@ -16,7 +17,7 @@ key_anchor as (
 ),
 
 key_edges as (
-    select k.record_id as record_id_l, a.anchor_id as record_id_r, 'source_key' as method
+    select a.anchor_id as record_id_l, k.record_id as record_id_r, 'source_key' as method
     from keyed as k
     join key_anchor as a using (person_key)
     where k.record_id <> a.anchor_id
@@ -77,10 +78,6 @@ final as (
     select record_id_l, record_id_r, method from key_edges
     union all
     select record_id_l, record_id_r, method from name_edges
-    union all
-    select record_id_r, record_id_l, method from name_edges
-    union all
-    select record_id_r, record_id_l, method from key_edges
 )
 
 select * from final

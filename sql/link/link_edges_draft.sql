@@ -1,4 +1,5 @@
--- link_edges_draft: one row per directed pair of records joined by any kept evidence:
+-- link_edges_draft: one row per pair of records (smaller record id on the left, as in
+-- link_edges and link_candidates) joined by any kept evidence:
 -- the deterministic passes (score 1), the model's linked pairs (their probability) and
 -- pairs a person confirmed (method reviewer, score 1). Clusters of these are checked for
 -- chaining in link_splits before they become persons.
@@ -20,8 +21,6 @@ final as (
     select * from deterministic
     union all
     select * from scored
-    union all
-    select record_id_r, record_id_l, method, score from scored
 )
 
 select * from final

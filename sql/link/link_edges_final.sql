@@ -1,4 +1,4 @@
--- link_edges_final: one row per directed pair of records whose link is kept: the draft
+-- link_edges_final: one row per pair of records whose link is kept: the draft
 -- edges less the model links that link_splits takes out of implausible clusters.
 with dropped as (
     select e.record_id_l, e.record_id_r

@@ -11,7 +11,7 @@ with members as (
 ),
 
 model_linked as (
-    select c.cluster_id, count(*) // 2 as n_model_links
+    select c.cluster_id, count(*) as n_model_links
     from link_edges_draft as e
     join link_cluster_draft as c on c.record_id = e.record_id_l
     where e.method = 'probabilistic'

@@ -4,13 +4,21 @@
 -- birth), reviewer (a person confirmed the pair), probabilistic (the model's link, scored
 -- by its match probability) or single_record (the person's only record). A model or
 -- reviewer link made between two identities speaks for every record of those identities.
-with own as (
+with ranked as (
     select
-        record_id_l as record_id,
+        record_id_l,
+        record_id_r,
         case method when 'source_key' then 1 when 'name_dob' then 2 when 'reviewer' then 3
             else 4 end as rank,
         score
     from link_edges_final
+),
+
+own as (
+    -- each link speaks for both its records
+    select record_id_l as record_id, rank, score from ranked
+    union all
+    select record_id_r, rank, score from ranked
 ),
 
 through_profile as (

@@ -7,7 +7,7 @@ with split_out as (
     select e.record_id_l as unique_id_l, e.record_id_r as unique_id_r
     from link_edges_draft as e
     anti join link_edges_final as f using (record_id_l, record_id_r)
-    where e.method = 'probabilistic' and e.record_id_l < e.record_id_r
+    where e.method = 'probabilistic'
 ),
 
 waiting as (
@@ -27,9 +27,17 @@ waiting as (
     join link_splits as s on s.cluster_id = d.cluster_id
 ),
 
+queued as (
+    -- the identities in the queue: only these are shown side by side
+    select unique_id_l as unique_id from waiting
+    union
+    select unique_id_r from waiting
+),
+
 sources as (
     select p.unique_id, string_agg(rp.record_id, ' ' order by rp.record_id) as records
-    from link_profiles as p
+    from queued as q
+    join link_profiles as p using (unique_id)
     join link_record_profiles as rp using (cluster_id, profile_key)
     group by p.unique_id
 ),
