@@ -57,32 +57,34 @@ def components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
             return labels
 
 
-def connected_components(con: duckdb.DuckDBPyConnection, edges: str, out: str) -> int:
-    """``out``: one row per person record with the smallest record_id of its component
-    over ``edges``, a table of pairs of record ids (``record_id_l``, ``record_id_r``).
-
-    Records are numbered in record_id order, so the smallest node is the smallest
-    record_id; the components are found in :func:`components`.
-    """
-    target, edges = f"{WORK}.{quote_ident(out)}", f"{WORK}.{quote_ident(edges)}"
+def number_records(con: duckdb.DuckDBPyConnection) -> pa.ChunkedArray:
+    """Number every person record in record_id order (temporary table ``__nodes``), once
+    for the three component passes; returns the record ids in that order."""
     con.execute(f"""create or replace temp table __nodes as
         select record_id, cast(row_number() over (order by record_id) - 1 as bigint) as node
         from {WORK}.std_person_records""")
+    return con.execute("select record_id from __nodes order by node").to_arrow_table()[0]
+
+
+def connected_components(con: duckdb.DuckDBPyConnection, edges: str, out: str,
+                         record_ids: pa.ChunkedArray) -> int:
+    """``out``: one row per person record, in record_id order, with the smallest record_id
+    of its component over ``edges`` (pairs ``record_id_l``, ``record_id_r``).
+
+    ``record_ids`` are the records as :func:`number_records` numbered them, so the
+    smallest node is the smallest record_id; the components are found in
+    :func:`components`.
+    """
+    target, edges = f"{WORK}.{quote_ident(out)}", f"{WORK}.{quote_ident(edges)}"
     pairs = con.execute(f"""select l.node as l, r.node as r from {edges} as e
         join __nodes as l on l.record_id = e.record_id_l
         join __nodes as r on r.record_id = e.record_id_r""").fetchnumpy()
-    (n,) = con.execute("select count(*) from __nodes").fetchone()
-    labels = components(n, pairs["l"].astype(np.int64), pairs["r"].astype(np.int64))
-    con.register("__labels", pa.table({"node": np.arange(n, dtype=np.int64),
-                                       "root": labels}))
-    con.execute(f"""create or replace table {target} as
-        select n.record_id, r.record_id as cluster_id
-        from __nodes as n
-        join __labels as l using (node)
-        join __nodes as r on r.node = l.root
-        order by n.record_id""")
-    con.unregister("__labels")
-    con.execute("drop table __nodes")
+    labels = components(len(record_ids), pairs["l"].astype(np.int64),
+                        pairs["r"].astype(np.int64))
+    con.register("__clusters", pa.table({"record_id": record_ids,
+                                         "cluster_id": record_ids.take(labels)}))
+    con.execute(f"create or replace table {target} as select * from __clusters")
+    con.unregister("__clusters")
     return int(np.unique(labels).size)
 
 
@@ -122,17 +124,21 @@ def link(con: duckdb.DuckDBPyConnection, as_of: str, previous_run_id: str | None
          config: Linkage) -> dict[str, int]:
     """Link person records into persons with stable ids; returns row counts per table."""
     counts = run_steps(con, ["link/link_edges"])
-    counts["link_det_clusters"] = connected_components(con, "link_edges", "link_det_clusters")
+    record_ids = number_records(con)
+    counts["link_det_clusters"] = connected_components(con, "link_edges", "link_det_clusters",
+                                                       record_ids)
     counts |= run_steps(con, ["link/link_record_profiles", "link/link_profiles"])
     counts |= score_pairs(con, config)
     thresholds = {"accept_probability": config.accept_probability,
                   "strong_probability": config.strong_probability}
     counts |= run_steps(con, ["link/link_candidates", "link/link_edges_draft"], thresholds)
     counts["link_cluster_draft"] = connected_components(con, "link_edges_draft",
-                                                        "link_cluster_draft")
+                                                        "link_cluster_draft", record_ids)
     counts |= run_steps(con, ["link/link_splits", "link/link_edges_final", "link/review_queue"],
                         thresholds)
-    counts["link_clusters"] = connected_components(con, "link_edges_final", "link_clusters")
+    counts["link_clusters"] = connected_components(con, "link_edges_final", "link_clusters",
+                                                   record_ids)
+    con.execute("drop table __nodes")
     params = {
         "as_of": as_of,
         "previous_run_id": previous_run_id,
