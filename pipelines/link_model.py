@@ -171,7 +171,9 @@ def settings() -> SettingsCreator:
         "link_type": "dedupe_only",
         "unique_id_column_name": "unique_id",
         "comparisons": COMPARISONS,
-        "blocking_rules_to_generate_predictions": BLOCKING_RULES,
+        # profiles of one cluster are one person already: never compared
+        "blocking_rules_to_generate_predictions": [
+            f"{rule} and l.cluster_id <> r.cluster_id" for rule in BLOCKING_RULES],
         "retain_intermediate_calculation_columns": True,
         "retain_matching_columns": False,
         "additional_columns_to_retain": ["cluster_id"],
