@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import datetime as dt
 import hashlib
 import json
 import os
@@ -21,47 +20,57 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from pipelines import TEMPLATES_DIR
 from pipelines.criteria import RuleSet
-from pipelines.db import WORK
+from pipelines.db import WORK, quote_ident
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA = r"^[-=+@\t\r]"  # a text cell starting so is one Excel would run as a formula
 FAMILY_COLUMNS = ["family_id", "address", "postcode", "ward", "members", "children", "adults"]
 FAMILY_TAIL = ["criteria_met", "qualifies_by", "status", "evidence", "uprn", "lsoa", "imd_decile"]
 MEMBER_COLUMNS = ["family_id", "person_id", "forename", "surname", "date_of_birth", "role", "age",
                   "upn", "nino", "police_ref", "asb_ref"]
 
 
-def cell(value: Any) -> str:
-    """One CSV cell as Excel should see it."""
-    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dt.date, dt.datetime, pd.Timestamp)):
-        return value.isoformat()[:10]
-    text = str(value)
-    if isinstance(value, str) and text.startswith(FORMULA_START):
-        return "'" + text
-    return text
+def cell_sql(column: str, column_type: str) -> str:
+    """The SQL for one column as Excel should see it, as text (empty for null)."""
+    c = quote_ident(column)
+    if column_type == "BOOLEAN":
+        text = f"case when {c} then 'true' when not {c} then 'false' end"
+    elif column_type == "DATE" or column_type.startswith("TIMESTAMP"):
+        text = f"strftime({c}, '%Y-%m-%d')"
+    elif column_type == "VARCHAR":
+        text = (f"case when regexp_matches({c}, '{FORMULA}') then '''' || {c} "
+                f"else {c} end")
+    else:
+        text = f"cast({c} as varchar)"
+    return f"coalesce({text}, '')"
 
 
 def write_csv(path: Path, columns: list[str], rows: list[tuple]) -> int:
-    """Write rows under a header, UTF-8 with BOM; returns the number of rows."""
+    """Write rows of text under a header, UTF-8 with BOM; returns the number of rows."""
     with path.open("w", encoding="utf-8-sig", newline="") as f:
         writer = csv.writer(f, lineterminator="\r\n")
         writer.writerow(columns)
-        writer.writerows([cell(v) for v in row] for row in rows)
+        writer.writerows(rows)
     return len(rows)
 
 
-def export_table(con: duckdb.DuckDBPyConnection, sql: str, path: Path) -> int:
-    result = con.execute(sql)
-    columns = [d[0] for d in result.description]
-    return write_csv(path, columns, result.fetchall())
+def export_table(con: duckdb.DuckDBPyConnection, sql: str, path: Path,
+                 params: dict[str, Any] | None = None) -> int:
+    """The rows of ``sql``, in its order, as a CSV whose cells are made safe in DuckDB
+    (a region's review queue is hundreds of thousands of rows: no Python per cell)."""
+    result = con.execute(sql, params).to_arrow_table()
+    con.register("__rows", result)
+    try:
+        types = con.execute("describe select * from __rows").fetchall()
+        cells = ", ".join(cell_sql(name, kind) for name, kind, *_ in types)
+        # a scan of one registered table keeps its order (preserve_insertion_order)
+        rows = con.execute(f"select {cells} from __rows").fetchall()
+    finally:
+        con.unregister("__rows")
+    return write_csv(path, result.column_names, rows)
 
 
 def sha256(path: Path) -> str:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import stat
 
+import duckdb
 import pytest
 
 from pipelines import exports
@@ -27,16 +29,22 @@ from pipelines import exports
     (-3, "-3"),       # a number is not text: left alone
     (18.5, "18.5"),
 ])
-def test_cells_are_safe_for_excel(value, cell):
-    assert exports.cell(value) == cell
-
-
-def test_csv_is_utf8_with_bom_and_crlf(tmp_path):
+def test_cells_are_safe_for_excel(value, cell, tmp_path):
     path = tmp_path / "x.csv"
-    exports.write_csv(path, ["family_id", "name"], [("F1", "Zoë"), ("F2", "=1+1")])
+    with duckdb.connect() as con:
+        exports.export_table(con, "select 'F1' as family_id, $v as x", path, {"v": value})
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        assert list(csv.DictReader(f)) == [{"family_id": "F1", "x": cell}]
+
+
+def test_csv_is_utf8_with_bom_and_crlf_in_the_query_order(tmp_path):
+    path = tmp_path / "x.csv"
+    with duckdb.connect() as con:
+        exports.export_table(con, """select * from (values ('F3', 'Zoë'), ('F2', '=1+1'),
+            ('F1', 'Ann')) as t(family_id, name) order by family_id desc""", path)
     data = path.read_bytes()
     assert data.startswith(b"\xef\xbb\xbf")
-    assert data.decode("utf-8-sig") == "family_id,name\r\nF1,Zoë\r\nF2,'=1+1\r\n"
+    assert data.decode("utf-8-sig") == "family_id,name\r\nF3,Zoë\r\nF2,'=1+1\r\nF1,Ann\r\n"
 
 
 def test_outputs_replace_the_old_ones_only_when_all_are_written(tmp_path):
