@@ -68,10 +68,14 @@ def report_figures(con: duckdb.DuckDBPyConnection, rules: RuleSet,
                 count(distinct r.date_of_birth) as n_dates_of_birth,
                 count(distinct r.surname_std) as n_surnames,
                 string_agg(distinct pr.match_method, ', ' order by pr.match_method) as methods
-            from {WORK}.person_records as pr
+            from (  -- the five people with most records, then their details
+                select person_id from {WORK}.person_records
+                group by person_id order by count(*) desc, person_id limit 5
+            ) as top
+            join {WORK}.person_records as pr using (person_id)
             join {WORK}.std_person_records as r using (record_id)
             group by pr.person_id
-            order by n_records desc, pr.person_id limit 5"""),
+            order by n_records desc, pr.person_id"""),
         "households": rows(con, f"""
             select count(*) as n_families, sum(members) as n_members,
                 sum(children) as n_children, sum(adults) as n_adults
