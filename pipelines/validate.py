@@ -123,7 +123,7 @@ def validate_extract(con: duckdb.DuckDBPyConnection, spec: ExtractSpec,
     for n, start in enumerate(starts):
         batch = con.execute(f"select * from {raw_table} where source_row >= $start and "
                             "source_row < $stop order by source_row",
-                            {"start": start, "stop": start + BATCH_ROWS}).fetch_arrow_table()
+                            {"start": start, "stop": start + BATCH_ROWS}).to_arrow_table()
         # through Arrow: the text stays Arrow-backed (NA for null), no Python objects
         raw = batch.to_pandas(types_mapper=ARROW_TYPES.get).set_index("source_row")
         raw.index = raw.index.astype("int64")
