@@ -7,7 +7,7 @@ AS_OF ?= 2025-09-30
 CLAIMS_AS_OF ?= 2026-07-31
 RUN := PREFECT_HOME=$(CURDIR)/.prefect PREFECT_LOGGING_LEVEL=WARNING $(BIN)/familyscreen
 
-.PHONY: setup demo test lint sample serve bench febrl3 clean
+.PHONY: setup demo test lint sample serve bench bench-validate febrl3 clean
 
 setup: $(STAMP)
 
@@ -50,6 +50,13 @@ sample: $(STAMP)
 BENCH_SIZES ?= 50000 1000000
 bench: $(STAMP)
 	$(BIN)/python -m bench.scale --sizes $(BENCH_SIZES)
+
+# Validation of the school census through pandas (as the pipeline) and through pandera's
+# Ibis backend in DuckDB, on a run database after its load step (DB=...).
+DB ?= bench/work/out-1000000/familyscreen.duckdb
+bench-validate: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,ibis]"
+	$(BIN)/python -m bench.validate_in_duckdb $(DB)
 
 # Linkage quality on the FEBRL3 benchmark (precision, recall, F1).
 febrl3: $(STAMP)
