@@ -77,6 +77,17 @@ def database_path(con: duckdb.DuckDBPyConnection) -> str | None:
     return path or None
 
 
+LENT_LIMIT = "256MiB"
+
+
+def spill_folder(database: str, user: str) -> Path:
+    """The spill folder of another connection working beside the run database (the
+    linkage model's): never the run's own ``<database>.tmp``, whose files hold what the
+    run spilled while lending its memory, and which DuckDB names alike in every folder
+    (a second connection there overwrote them, then deleted them on closing)."""
+    return Path(f"{database}.{user}.tmp")
+
+
 @contextlib.contextmanager
 def memory_lent(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """Lend ``con``'s memory to another DuckDB in this process (the linkage model's) for
@@ -86,7 +97,7 @@ def memory_lent(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     if not database_path(con):
         yield
         return
-    con.execute("set memory_limit = '256MiB'")
+    con.execute(f"set memory_limit = {quote_literal_value(LENT_LIMIT)}")
     try:
         yield
     finally:

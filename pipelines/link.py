@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -24,7 +23,14 @@ import pyarrow as pa
 
 from pipelines import link_model
 from pipelines.criteria import Linkage
-from pipelines.db import WORK, database_path, memory_lent, quote_ident, run_steps
+from pipelines.db import (
+    WORK,
+    database_path,
+    memory_lent,
+    quote_ident,
+    run_steps,
+    spill_folder,
+)
 
 log = logging.getLogger("familyscreen")
 
@@ -95,7 +101,8 @@ def score_pairs(con: duckdb.DuckDBPyConnection, config: Linkage) -> dict[str, in
     database = database_path(con)
     with memory_lent(con):
         scores, summary = link_model.score(profiles, config,
-                                           Path(f"{database}.tmp") if database else None)
+                                           spill_folder(database, "model") if database
+                                           else None)
     con.register("__scores", scores)
     con.execute(f"create or replace table {WORK}.link_scores as select * from __scores")
     con.unregister("__scores")

@@ -308,3 +308,24 @@ def test_components_are_the_smallest_node_of_each_connected_group(shape):
         left, right = np.array([], dtype=np.int64), np.array([], dtype=np.int64)
     expected = reference_components(n, list(zip(left.tolist(), right.tolist(), strict=True)))
     assert link.components(n, left.astype(np.int64), right.astype(np.int64)).tolist() == expected
+
+
+def test_the_models_spilling_leaves_what_the_run_spilled_intact(tmp_path, monkeypatch):
+    """While the run lends its memory, its temporary tables are written to its spill
+    folder; the model's connection spills and closes in its own (sharing one folder, the
+    second connection overwrote and deleted the first's files: a region's run failed)."""
+    from pipelines import db
+
+    monkeypatch.setattr(db, "LENT_LIMIT", "16MiB")
+    path = tmp_path / "run.duckdb"
+    rows = "select i, repeat('x', 40) || i as t from range(1000000) as r(i)"
+    with db.connect(path) as con:
+        con.execute(f"create temp table kept as {rows}")
+        with db.memory_lent(con):
+            other = duckdb.connect()
+            db.configure(other, db.spill_folder(str(path), "model"))
+            other.execute("set memory_limit = '16MiB'")
+            other.execute(f"create temp table scratch as {rows}")
+            other.close()
+        assert con.execute("select count(*), sum(length(t)) from kept").fetchone() == \
+            (1000000, 45888890)
