@@ -63,30 +63,32 @@ def components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
             return labels
 
 
-def number_records(con: duckdb.DuckDBPyConnection) -> pa.ChunkedArray:
+def number_records(con: duckdb.DuckDBPyConnection) -> None:
     """Number every person record in record_id order (temporary table ``__nodes``), once
-    for the three component passes; returns the record ids in that order."""
+    for the three component passes."""
     con.execute(f"""create or replace temp table __nodes as
         select record_id, cast(row_number() over (order by record_id) - 1 as bigint) as node
         from {WORK}.std_person_records""")
-    return con.execute("select record_id from __nodes order by node").to_arrow_table()[0]
 
 
-def connected_components(con: duckdb.DuckDBPyConnection, edges: str, out: str,
-                         record_ids: pa.ChunkedArray) -> int:
+def connected_components(con: duckdb.DuckDBPyConnection, edges: str, out: str) -> int:
     """``out``: one row per person record, in record_id order, with the smallest record_id
     of its component over ``edges`` (pairs ``record_id_l``, ``record_id_r``).
 
-    ``record_ids`` are the records as :func:`number_records` numbered them, so the
-    smallest node is the smallest record_id; the components are found in
-    :func:`components`.
+    Records are numbered by :func:`number_records` in record_id order, so the smallest
+    node is the smallest record_id; the components are found in :func:`components`. The
+    ids are fetched per pass, not held: the linkage model runs between passes, and a
+    region's ids are hundreds of megabytes.
     """
     target, edges = f"{WORK}.{quote_ident(out)}", f"{WORK}.{quote_ident(edges)}"
     pairs = con.execute(f"""select l.node as l, r.node as r from {edges} as e
         join __nodes as l on l.record_id = e.record_id_l
         join __nodes as r on r.record_id = e.record_id_r""").fetchnumpy()
+    record_ids = con.execute("select record_id from __nodes order by node"
+                             ).to_arrow_table()[0]
     labels = components(len(record_ids), pairs["l"].astype(np.int64),
                         pairs["r"].astype(np.int64))
+    del pairs
     con.register("__clusters", pa.table({"record_id": record_ids,
                                          "cluster_id": record_ids.take(labels)}))
     con.execute(f"create or replace table {target} as select * from __clusters")
@@ -131,20 +133,18 @@ def link(con: duckdb.DuckDBPyConnection, as_of: str, previous_run_id: str | None
          config: Linkage) -> dict[str, int]:
     """Link person records into persons with stable ids; returns row counts per table."""
     counts = run_steps(con, ["link/link_edges"])
-    record_ids = number_records(con)
-    counts["link_det_clusters"] = connected_components(con, "link_edges", "link_det_clusters",
-                                                       record_ids)
+    number_records(con)
+    counts["link_det_clusters"] = connected_components(con, "link_edges", "link_det_clusters")
     counts |= run_steps(con, ["link/link_record_profiles", "link/link_profiles"])
     counts |= score_pairs(con, config)
     thresholds = {"accept_probability": config.accept_probability,
                   "strong_probability": config.strong_probability}
     counts |= run_steps(con, ["link/link_candidates", "link/link_edges_draft"], thresholds)
     counts["link_cluster_draft"] = connected_components(con, "link_edges_draft",
-                                                        "link_cluster_draft", record_ids)
+                                                        "link_cluster_draft")
     counts |= run_steps(con, ["link/link_splits", "link/link_edges_final", "link/review_queue"],
                         thresholds)
-    counts["link_clusters"] = connected_components(con, "link_edges_final", "link_clusters",
-                                                   record_ids)
+    counts["link_clusters"] = connected_components(con, "link_edges_final", "link_clusters")
     con.execute("drop table __nodes")
     params = {
         "as_of": as_of,
