@@ -10,7 +10,9 @@ absence arithmetic. Run on a database that has been through the load step::
     make bench-validate DB=bench/work/out-1000000/familyscreen.duckdb
 
 (which installs the optional ``ibis`` extra first). It prints the seconds and the rows
-found failing for each way, and works on a copy of the database.
+found failing for each way, and works on a copy of the database. ``--spoil N`` first
+writes a bad value into every Nth row of the copy (a term, a postcode, a date of birth
+or a sessions count, in turn), as a messy extract would have.
 """
 
 from __future__ import annotations
@@ -129,14 +131,28 @@ def through_ibis(db: Path) -> tuple[float, int]:
     return seconds, failures
 
 
+SPOILS = [("term", "'winter'"), ("postcode", "'NOT A POSTCODE'"),
+          ("date_of_birth", "'31/02/2012'"), ("sessions_possible", "'-4'")]
+
+
+def spoil(con, every: int) -> None:
+    """A bad value in every ``every``-th row, in one column after another."""
+    for n, (column, value) in enumerate(SPOILS):
+        con.execute(f"update {WORK}.raw_school_attendance set {column} = {value} "
+                    f"where source_row % {every * len(SPOILS)} = {n * every}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("db", type=Path, help="a run database that has raw_school_attendance")
+    p.add_argument("--spoil", type=int, metavar="N", help="a bad value in every Nth row")
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / "copy.duckdb"
         shutil.copy(args.db, copy)
         with connect(copy) as con:
+            if args.spoil:
+                spoil(con, args.spoil)
             (rows,) = con.execute(
                 f"select count(*) from {WORK}.raw_school_attendance").fetchone()
         for way, run in (("pandera on pandas, Arrow batches", through_pandas),
