@@ -70,59 +70,48 @@ ranked as (
     from records
 ),
 
--- each attribute: the value most records give (by its standard form for names), ties to
--- the one given by the newest record; a name is shown as that newest record spells it
-forename_vote as (
-    select person_id, first(shown order by votes desc, newest) as forename
-    from (
-        select person_id, count(*) as votes, min(recency) as newest,
-            arg_min(forename, recency) as shown
-        from ranked where forename is not null group by person_id, forename_std
-    )
-    group by person_id
+given as (
+    -- one row per value a record gives: the attribute, the form its votes are counted by
+    -- (a name's standard form) and the record's own spelling; a date travels as ISO text
+    select person_id, recency, 'forename' as attribute, forename_std as vote_key,
+        forename as shown
+    from ranked where forename is not null
+    union all
+    select person_id, recency, 'surname', surname_std, surname
+    from ranked where surname is not null
+    union all
+    select person_id, recency, 'date_of_birth', cast(date_of_birth as varchar),
+        cast(date_of_birth as varchar)
+    from ranked where date_of_birth is not null
+    union all
+    select person_id, recency, 'gender', gender, gender
+    from ranked where gender is not null
 ),
 
-surname_vote as (
-    select person_id, first(shown order by votes desc, newest) as surname
+voted as (
+    -- each attribute: the value most records give, ties to the one given by the newest
+    -- record, shown as that newest record spells it
+    select person_id, attribute, first(shown order by votes desc, newest) as value
     from (
-        select person_id, count(*) as votes, min(recency) as newest,
-            arg_min(surname, recency) as shown
-        from ranked where surname is not null group by person_id, surname_std
+        select person_id, attribute, count(*) as votes, min(recency) as newest,
+            arg_min(shown, recency) as shown
+        from given group by person_id, attribute, vote_key
     )
-    group by person_id
-),
-
-dob_vote as (
-    select person_id, first(shown order by votes desc, newest) as date_of_birth
-    from (
-        select person_id, count(*) as votes, min(recency) as newest, date_of_birth as shown
-        from ranked where date_of_birth is not null group by person_id, date_of_birth
-    )
-    group by person_id
-),
-
-gender_vote as (
-    select person_id, first(shown order by votes desc, newest) as gender
-    from (
-        select person_id, count(*) as votes, min(recency) as newest, gender as shown
-        from ranked where gender is not null group by person_id, gender
-    )
-    group by person_id
+    group by person_id, attribute
 ),
 
 identity as (
     select
-        person_id,
-        f.forename,
-        s.surname,
-        d.date_of_birth,
-        g.gender,
-        n.n_records
+        n.person_id,
+        any_value(v.value) filter (where v.attribute = 'forename') as forename,
+        any_value(v.value) filter (where v.attribute = 'surname') as surname,
+        cast(any_value(v.value) filter (where v.attribute = 'date_of_birth') as date)
+            as date_of_birth,
+        any_value(v.value) filter (where v.attribute = 'gender') as gender,
+        any_value(n.n_records) as n_records
     from (select person_id, count(*) as n_records from records group by person_id) as n
-    left join forename_vote as f using (person_id)
-    left join surname_vote as s using (person_id)
-    left join dob_vote as d using (person_id)
-    left join gender_vote as g using (person_id)
+    left join voted as v using (person_id)
+    group by n.person_id
 ),
 
 current_address as (
