@@ -126,7 +126,6 @@ def validate_extract(con: duckdb.DuckDBPyConnection, spec: ExtractSpec,
                             {"start": start, "stop": start + BATCH_ROWS}).to_arrow_table()
         # through Arrow: the text stays Arrow-backed (NA for null), no Python objects
         raw = batch.to_pandas(types_mapper=ARROW_TYPES.get).set_index("source_row")
-        raw.index = raw.index.astype("int64")
         for i, count in enumerate(validate_batch(con, spec, as_of, raw, append=n > 0)):
             totals[i] += count
     (load_rejected,) = con.execute(
