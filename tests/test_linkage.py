@@ -263,18 +263,54 @@ def test_dates_of_birth_one_person_could_be_recorded_with(con, a, b, compatible)
     assert got is compatible
 
 
-def test_uncertain_pairs_queued_only_when_a_recording_error_explains_the_dates(first_run):
-    """Relatives at one address score in the uncertain band on surname and address; a pair
-    whose dates of birth no swap or slip explains stays in link_candidates, not the queue."""
+def test_pairs_queued_only_when_a_recording_error_explains_the_dates(first_run):
+    """Relatives at one address score high on surname and address: uncertain, or linked
+    and then split out of a cluster. A pair whose dates of birth no swap or slip explains
+    stays in link_candidates, never in the queue."""
     with connect(first_run.db) as c:
-        (held_back,) = c.execute("""select count(*) from work.link_candidates as k
+        held_back = dict(c.execute("""select k.band, count(*) from work.link_candidates as k
             join work.link_profiles as l on l.unique_id = k.unique_id_l
             join work.link_profiles as r on r.unique_id = k.unique_id_r
-            where k.band = 'review' and not dob_compatible(l.dob, r.dob)""").fetchone()
+            where not dob_compatible(l.dob, r.dob) group by all""").fetchall())
         (queued_anyway,) = c.execute("""select count(*) from work.review_queue
-            where reason = 'uncertain'
-                and not dob_compatible(date_of_birth_l, date_of_birth_r)""").fetchone()
-    assert held_back > 0 and queued_anyway == 0
+            where not dob_compatible(date_of_birth_l, date_of_birth_r)""").fetchone()
+        (queued,) = c.execute("select count(*) from work.review_queue").fetchone()
+    assert held_back["review"] > 0 and held_back["linked"] > 0
+    assert queued > 0 and queued_anyway == 0
+
+
+@pytest.mark.parametrize(("left", "right", "swapped"), [
+    (("JONATHAN", "MARTIN"), ("MARTIN", "JONATHAN"), True),   # the wrong way round
+    (("JONATHAN", "MARTIN"), ("MARTIN", "JONATHON"), True),   # ... with a slip as well
+    (("JONATHAN", "MARTIN"), ("FAIRMORE", "JONATHAN"), False),  # one word in common
+    (("JONATHAN", "MARTIN"), ("MARTIN", "FAIRMORE"), False),
+    (("JONATHAN", "MARTIN"), ("JONATHAN", "MARTIN"), False),  # the same way round
+    (("JONATHAN", None), ("MARTIN", "JONATHAN"), False),      # a name missing
+])
+def test_forename_and_surname_swapped_needs_both_names_moved(left, right, swapped):
+    """One shared word is not a swap: two children born on one day, one called Liam and
+    the other surnamed Liam, had scored 0.8 on it, counted in both name comparisons."""
+    from pipelines import link_model
+
+    for comparison in link_model.COMPARISONS:
+        if comparison["output_column_name"] not in ("forename", "surname"):
+            continue
+        (condition,) = [level["sql_condition"] for level in comparison["comparison_levels"]
+                        if level["label_for_charts"] == "forename and surname swapped"]
+        (got,) = duckdb.execute(f"""select coalesce({condition}, false) from (select
+            $fl as forename_l, $sl as surname_l, $fr as forename_r, $sr as surname_r)""",
+            {"fl": left[0], "sl": left[1], "fr": right[0], "sr": right[1]}).fetchone()
+        assert got is swapped, comparison["output_column_name"]
+
+
+def test_one_name_in_the_others_place_counts_once():
+    """The weaker level (one shared word) sits in the forename comparison only."""
+    from pipelines import link_model
+
+    holding = [c["output_column_name"] for c in link_model.COMPARISONS
+               if any(level["label_for_charts"] == "one name in the other's place"
+                      for level in c["comparison_levels"])]
+    assert holding == ["forename"]
 
 
 def reference_components(n: int, edges: list[tuple[int, int]]) -> list[int]:

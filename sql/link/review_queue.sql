@@ -1,6 +1,6 @@
 -- review_queue: one row per pair of identities waiting for a person, side by side:
--- pairs the model scored in the uncertain band whose dates of birth a recording error
--- could explain, and model links taken out of a cluster by link_splits. A reviewer
+-- pairs whose dates of birth a recording error could explain, that the model scored in
+-- the uncertain band or linked before link_splits took the link out of a cluster. A reviewer
 -- copies rows to match_decisions.csv with a decision (match or no_match) and the next
 -- run applies it.
 with split_out as (
@@ -10,18 +10,25 @@ with split_out as (
     where e.method = 'probabilistic'
 ),
 
-waiting as (
-    -- an uncertain pair whose dates of birth no recording error explains is left out of
-    -- the queue (it stays in link_candidates): at one address, with one surname, such
-    -- pairs are relatives, and they outnumbered the reviewable pairs seven to one
-    select c.*, 'uncertain' as reason
+reviewable as (
+    -- a pair whose dates of birth no recording error explains is left out of the queue
+    -- (it stays in link_candidates): at one address, with one surname, such pairs are
+    -- relatives, and they outnumbered the reviewable pairs seven to one among uncertain
+    -- pairs and twenty to one among links a split took out
+    select c.*
     from link_candidates as c
     join link_profiles as l on l.unique_id = c.unique_id_l
     join link_profiles as r on r.unique_id = c.unique_id_r
-    where c.band = 'review' and dob_compatible(l.dob, r.dob)
+    where dob_compatible(l.dob, r.dob)
+),
+
+waiting as (
+    select c.*, 'uncertain' as reason
+    from reviewable as c
+    where c.band = 'review'
     union all
     select c.*, 'split from a cluster (' || s.reason || ')'
-    from link_candidates as c
+    from reviewable as c
     semi join split_out as o using (unique_id_l, unique_id_r)
     join link_cluster_draft as d on d.record_id = c.unique_id_l
     join link_splits as s on s.cluster_id = d.cluster_id
