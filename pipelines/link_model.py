@@ -132,7 +132,21 @@ COMPARISONS: list[dict[str, Any]] = [
 # union bounds the comparisons to people alike on a date of birth or a name. Every rule
 # holds a date of birth, a full name or a place: a rule on a surname and a birth year
 # alone grows with the square of the population (6 million pairs at 50,000 households,
-# 2.5 billion at a million), so it stays within a postcode district.
+# 2.5 billion at a million).
+#
+# A shared address alone brings every pair of a household's members, which another rule
+# finds whenever they could be one person; so a rule on an address also asks for
+# forenames that could be one person's (the same initial, a known nickname, a name swapped
+# with the surname, or one missing) or the same birth year (or one missing), which a
+# household's members seldom share. Measured in docs/decisions.md, "Blocking".
+ALIKE = (
+    "(left(l.forename, 1) = left(r.forename, 1) "
+    "or list_contains(l.forename_variants, r.forename) "
+    "or list_contains(r.forename_variants, l.forename) "
+    "or jaro_winkler_similarity(l.forename, r.surname) >= 0.92 "
+    "or jaro_winkler_similarity(r.forename, l.surname) >= 0.92 "
+    "or l.forename is null or r.forename is null "
+    "or l.dob_year = r.dob_year or l.dob is null or r.dob is null)")
 BLOCKING_RULES = [
     "l.dob = r.dob and l.surname = r.surname",
     "l.dob = r.dob and l.forename = r.forename",
@@ -140,20 +154,14 @@ BLOCKING_RULES = [
     "l.forename = r.forename and l.surname = r.surname and l.dob_year = r.dob_year",
     "l.forename = r.forename and l.postcode = r.postcode",
     "l.dob_digits = r.dob_swapped and l.postcode_district = r.postcode_district",
-    "l.postcode = r.postcode and l.house_number = r.house_number",
+    f"l.postcode = r.postcode and l.house_number = r.house_number and {ALIKE}",
     # street names repeat from town to town: street rules stay within a postcode district
     "l.street = r.street and l.house_number = r.house_number "
-    "and l.postcode_district = r.postcode_district",
-    "l.surname = r.surname and l.dob_year = r.dob_year "
-    "and l.postcode_district = r.postcode_district",
+    f"and l.postcode_district = r.postcode_district and {ALIKE}",
     "l.dob = r.dob and l.forename = r.surname",
     "l.dob = r.dob and l.surname = r.forename",
-    "l.surname = r.surname and l.street = r.street "
-    "and l.postcode_district = r.postcode_district",
-    "l.forename = r.forename and l.street = r.street "
-    "and l.postcode_district = r.postcode_district",
-    "l.forename = r.forename and l.dob_year = r.dob_year "
-    "and l.postcode_district = r.postcode_district",
+    f"l.surname = r.surname and l.street = r.street and l.postcode_district = r.postcode_district "
+    f"and {ALIKE}",
 ]
 
 # Expectation maximisation needs a population to separate matches from non-matches.

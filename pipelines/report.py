@@ -46,6 +46,11 @@ def report_figures(con: duckdb.DuckDBPyConnection, rules: RuleSet,
             select m.*,
                 (select count(*) from {WORK}.link_candidates where band = 'linked') as n_linked,
                 (select count(*) from {WORK}.review_queue) as n_review,
+                (select count(*) from {WORK}.link_candidates where band = 'review')
+                    + (select count(*) from {WORK}.link_edges_draft as e
+                       anti join {WORK}.link_edges_final using (record_id_l, record_id_r)
+                       where e.method = 'probabilistic')
+                    - (select count(*) from {WORK}.review_queue) as n_held_back,
                 (select count(*) from {WORK}.link_candidates where band = 'confirmed')
                     as n_confirmed,
                 (select count(*) from {WORK}.link_candidates where band = 'rejected')

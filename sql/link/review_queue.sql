@@ -1,8 +1,8 @@
 -- review_queue: one row per pair of identities waiting for a person, side by side:
--- pairs whose dates of birth a recording error could explain, that the model scored in
--- the uncertain band or linked before link_splits took the link out of a cluster. A reviewer
--- copies rows to match_decisions.csv with a decision (match or no_match) and the next
--- run applies it.
+-- pairs the model scored in the uncertain band or linked before link_splits took the
+-- link out of a cluster, unless the records themselves say two people (below). A
+-- reviewer copies rows to match_decisions.csv with a decision (match or no_match) and
+-- the next run applies it.
 with split_out as (
     select e.record_id_l as unique_id_l, e.record_id_r as unique_id_r
     from link_edges_draft as e
@@ -10,16 +10,42 @@ with split_out as (
     where e.method = 'probabilistic'
 ),
 
-reviewable as (
+dates_agree as (
     -- a pair whose dates of birth no recording error explains is left out of the queue
     -- (it stays in link_candidates): at one address, with one surname, such pairs are
     -- relatives, and they outnumbered the reviewable pairs seven to one among uncertain
     -- pairs and twenty to one among links a split took out
-    select c.*
+    select c.*, l.cluster_id as cluster_l, r.cluster_id as cluster_r
     from link_candidates as c
     join link_profiles as l on l.unique_id = c.unique_id_l
     join link_profiles as r on r.unique_id = c.unique_id_r
-    where dob_compatible(l.dob, r.dob)
+    where c.band in ('review', 'linked') and dob_compatible(l.dob, r.dob)
+),
+
+cluster_keys as (
+    select distinct rp.cluster_id, k.key_type, k.key_value
+    from link_record_profiles as rp
+    join std_person_keys as k using (record_id)
+    where rp.cluster_id in (
+        select cluster_l from dates_agree union select cluster_r from dates_agree)
+),
+
+two_people as (
+    -- so is a pair whose two sides already hold different identifiers of one system (two
+    -- UPNs, two NINOs): the sources say two people, as the chaining check takes them to.
+    -- At 200,000 households 10 of 7,269 such queued pairs were one person, against
+    -- 1,856 of the other 2,217
+    select distinct p.unique_id_l, p.unique_id_r
+    from dates_agree as p
+    join cluster_keys as a on a.cluster_id = p.cluster_l
+    join cluster_keys as b
+        on b.cluster_id = p.cluster_r and b.key_type = a.key_type and b.key_value <> a.key_value
+),
+
+reviewable as (
+    select * exclude (cluster_l, cluster_r)
+    from dates_agree
+    anti join two_people using (unique_id_l, unique_id_r)
 ),
 
 waiting as (
