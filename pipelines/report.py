@@ -39,6 +39,8 @@ def report_figures(con: duckdb.DuckDBPyConnection, rules: RuleSet,
                 (select count(*) from {WORK}.persons) as n_persons,
                 (select count(*) from {WORK}.persons where household_key is null)
                     as n_persons_without_address,
+                (select count(*) from {WORK}.persons where household_key like 'P:%')
+                    as n_persons_on_their_own,
                 (select count(*) from {WORK}.persons
                  where contains(upn, ';') or contains(nino, ';')) as n_persons_to_review
         """)[0],

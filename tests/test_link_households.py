@@ -124,6 +124,32 @@ def test_a_newest_record_without_postcode_stays_at_the_persons_postcoded_home(
     assert con.execute("select count(*) from work.families").fetchone()[0] == 2
 
 
+def test_an_address_that_could_be_several_places_pools_no_strangers(extracts, tmp_path):
+    """Two "29 Victoria Street"s with postcodes, and three people who write it without one:
+    Cy and Di are strangers and stay apart, each a household of their own; Ed's earlier
+    postcoded record elsewhere gives his household."""
+    claimant(extracts, "AB000001C", person("Ann", "Lee", "1980-04-05", "29 Victoria Street",
+                                          "CH41 1AA"))
+    claimant(extracts, "AB000002C", person("Bob", "Ray", "1979-01-02", "29 Victoria Street",
+                                          "CH62 9ZZ"))
+    claimant(extracts, "AB000003C", person("Cy", "Fox", "1990-01-02", "29 Victoria St", ""))
+    offender(extracts, "01/000004D", person("Di", "Orr", "2008-05-06", "29 Victoria Street",
+                                            ""))
+    offender(extracts, "01/000005E", person("Ed", "Ash", "1985-07-08", "3 Oak Close",
+                                            "CH43 3CC"), when=D(2024, 11, 1))
+    claimant(extracts, "AB000005E", person("Ed", "Ash", "1985-07-08", "29 Victoria Street",
+                                          ""))
+    con = run(extracts, tmp_path)
+    keys = dict(con.execute(
+        "select forename, household_key from work.persons").fetchall())
+    assert keys["Cy"] == "P:" + con.execute(
+        "select person_id from work.persons where forename = 'Cy'").fetchone()[0]
+    assert len({keys["Ann"], keys["Bob"], keys["Cy"], keys["Di"], keys["Ed"]}) == 5
+    (ed,) = con.execute("select address from work.persons where forename = 'Ed'").fetchone()
+    assert ed == "3 Oak Close"
+    assert con.execute("select count(*) from work.families").fetchone()[0] == 5
+
+
 @pytest.mark.parametrize(("a", "b", "same"), [
     (("Flat 2, 14 Church Rd", "CH41 1AA"), ("2/14 CHURCH ROAD", "CH41 1AA"), True),
     (("Flat 2, 14 Church Road, Birkenhead", "CH41 1AA"), ("flat 2 14 church rd", "ch41 1aa"),

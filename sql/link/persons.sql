@@ -17,6 +17,7 @@ with matched as (
         m.flat,
         m.house_number,
         m.street,
+        coalesce(m.ambiguous, false) as ambiguous,
         -- set only on a record to complete: written without a postcode or its own UPRN
         case when r.postcode is null and r.uprn is null then pr.person_id end
             as completes_person
@@ -115,18 +116,21 @@ identity as (
 ),
 
 current_address as (
+    -- the newest record naming a household; failing one, the newest whose address is
+    -- ambiguous (no postcode, several places it could be), as a household of its own
     select
         person_id,
         address,
         postcode,
         located_uprn as uprn,
-        household_key,
+        coalesce(household_key, 'P:' || person_id) as household_key,
         record_date as address_date
     from records
-    where household_key is not null
+    where household_key is not null or ambiguous
     qualify row_number() over (
         partition by person_id
-        order by record_date desc, located_uprn is null, extract, source_row desc) = 1
+        order by household_key is null, record_date desc, located_uprn is null, extract,
+            source_row desc) = 1
 ),
 
 identifiers as (

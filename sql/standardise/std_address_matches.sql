@@ -2,8 +2,10 @@
 -- the gazetteer UPRN where exactly one gazetteer property shares its address key, and the
 -- household key: the UPRN when known, else the standardised address key.
 -- An address written without a postcode takes the key of the one postcoded address (in a
--- person record or the gazetteer) with the same house number, flat and street; where there
--- are several, it keeps its own key rather than guess.
+-- person record or the gazetteer) with the same house number, flat and street. Where there
+-- are several it names no household: "29 Victoria Street" of several towns would pool
+-- strangers from each into one family (most of the cohort's false families at 200,000
+-- households), so the person's household comes from a record that does name one.
 with written as (
     select a.* from std_addresses as a
     where exists (
@@ -29,7 +31,8 @@ postcoded_twins as (
 person_addresses as (
     select
         w.* exclude (address_key),
-        case when t.n_twins = 1 then t.twin_key else w.address_key end as address_key
+        case when t.n_twins = 1 then t.twin_key else w.address_key end as address_key,
+        coalesce(t.n_twins > 1, false) as ambiguous
     from written as w
     left join postcoded_twins as t
         on t.address is not distinct from w.address and t.postcode is null
@@ -57,8 +60,9 @@ final as (
         case when g.n_uprns = 1 then g.uprn end as uprn,
         case
             when g.n_uprns = 1 then 'U:' || g.uprn
-            when p.address_key is not null then 'A:' || p.address_key
-        end as household_key
+            when p.address_key is not null and not p.ambiguous then 'A:' || p.address_key
+        end as household_key,
+        p.ambiguous
     from person_addresses as p
     left join gazetteer_keys as g using (address_key)
 )
