@@ -223,3 +223,33 @@ def test_ids_are_kept_across_runs_when_membership_is_substantially_the_same(extr
     assert second["Bob"] == second["Cat"] == first["Bob"]   # 1 of 2: at the 0.5 bar, kept
     assert second["Dee"] == second["Eve"] != first["Dee"]   # 1 of 3: below it, a new id
     assert first["Dee"] not in second.values()
+
+
+def test_numbers_past_an_ids_digits_widen_it_instead_of_repeating_one():
+    """Family ids have six digits and person ids seven: the millionth family is F1000000,
+    not a second F100000 (a region passes a million families)."""
+    from pipelines.cohort import ensure_schema
+    from pipelines.db import connect, run_steps
+
+    with connect(":memory:") as con:
+        ensure_schema(con)
+        con.execute("""
+            create table work.persons as select * from (values
+                ('A:1', 'P1'), ('A:2', 'P2'), ('A:3', 'P3')) as t(household_key, person_id);
+            create table work.link_clusters as select * from (values
+                ('r1', 'r1'), ('r2', 'r2'), ('r3', 'r3')) as t(record_id, cluster_id);
+            create table work.std_person_keys as select * from (values
+                ('r1', 'upn', 'U1'), ('r2', 'upn', 'U2'), ('r3', 'upn', 'U3'))
+                as t(record_id, key_type, key_value);
+            create table work.std_person_records as select record_id, null as name_key,
+                    'X' as surname_std, 'Y' as forename_std, null::date as date_of_birth
+                from work.link_clusters""")
+        run_steps(con, ["households/family_ids", "link/person_ids"],
+                  {"previous_run_id": None, "min_family_overlap": 0.5,
+                   "next_family_number": 999_999, "next_person_number": 9_999_999})
+        families = sorted(f for (f,) in con.execute(
+            "select family_id from work.family_ids").fetchall())
+        persons = sorted(p for (p,) in con.execute(
+            "select person_id from work.person_ids").fetchall())
+    assert families == ["F1000000", "F1000001", "F999999"]
+    assert persons == ["P10000000", "P10000001", "P9999999"]

@@ -54,8 +54,9 @@ inherited as (
 fresh as (
     select
         s.household_key,
-        'F' || lpad(cast($next_family_number + row_number() over (order by s.household_key) - 1
-            as varchar), 6, '0') as family_id
+        -- at least 6 digits, more once numbers pass them (lpad would cut them short)
+        'F' || printf('%06d',
+            $next_family_number + row_number() over (order by s.household_key) - 1) as family_id
     from sizes as s
     anti join inherited as i using (household_key)
 ),

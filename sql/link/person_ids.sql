@@ -58,8 +58,9 @@ inherited as (
 fresh as (
     select
         a.cluster_id,
-        'P' || lpad(cast($next_person_number + row_number() over (order by a.anchor) - 1
-            as varchar), 7, '0') as person_id
+        -- at least 7 digits, more once numbers pass them (lpad would cut them short)
+        'P' || printf('%07d',
+            $next_person_number + row_number() over (order by a.anchor) - 1) as person_id
     from anchors as a
     anti join inherited as i using (cluster_id)
 ),
