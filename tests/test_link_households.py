@@ -125,13 +125,18 @@ def test_a_newest_record_without_postcode_stays_at_the_persons_postcoded_home(
 
 
 def test_an_address_that_could_be_several_places_pools_no_strangers(extracts, tmp_path):
-    """Two "29 Victoria Street"s with postcodes, and three people who write it without one:
-    Cy and Di are strangers and stay apart, each a household of their own; Ed's earlier
-    postcoded record elsewhere gives his household."""
+    """Three "29 Victoria Street"s with postcodes (the Lees', and two of Rays), and people
+    who write it without one. Fay Lee joins the one Lee home; Cy and Di, strangers, and
+    Hal Ray, who could be at either Ray home, are each a household of their own; Ed's
+    earlier postcoded record elsewhere gives his household."""
     claimant(extracts, "AB000001C", person("Ann", "Lee", "1980-04-05", "29 Victoria Street",
                                           "CH41 1AA"))
     claimant(extracts, "AB000002C", person("Bob", "Ray", "1979-01-02", "29 Victoria Street",
                                           "CH62 9ZZ"))
+    claimant(extracts, "AB000007C", person("Gil", "Ray", "1975-03-04", "29 Victoria Street",
+                                          "CH43 5XX"))
+    claimant(extracts, "AB000006C", person("Fay", "Lee", "1981-02-03", "29 Victoria St", ""))
+    claimant(extracts, "AB000008C", person("Hal", "Ray", "1977-09-10", "29 Victoria St", ""))
     claimant(extracts, "AB000003C", person("Cy", "Fox", "1990-01-02", "29 Victoria St", ""))
     offender(extracts, "01/000004D", person("Di", "Orr", "2008-05-06", "29 Victoria Street",
                                             ""))
@@ -140,14 +145,14 @@ def test_an_address_that_could_be_several_places_pools_no_strangers(extracts, tm
     claimant(extracts, "AB000005E", person("Ed", "Ash", "1985-07-08", "29 Victoria Street",
                                           ""))
     con = run(extracts, tmp_path)
-    keys = dict(con.execute(
-        "select forename, household_key from work.persons").fetchall())
-    assert keys["Cy"] == "P:" + con.execute(
-        "select person_id from work.persons where forename = 'Cy'").fetchone()[0]
-    assert len({keys["Ann"], keys["Bob"], keys["Cy"], keys["Di"], keys["Ed"]}) == 5
+    keys = dict(con.execute("select forename, household_key from work.persons").fetchall())
+    ids = dict(con.execute("select forename, person_id from work.persons").fetchall())
+    assert keys["Fay"] == keys["Ann"] == "A:CH41 1AA|29|VICTORIA"
+    assert {keys[p] for p in ("Cy", "Di", "Hal")} == {"P:" + ids[p] for p in ("Cy", "Di", "Hal")}
+    assert len({keys[p] for p in ("Ann", "Bob", "Gil", "Cy", "Di", "Ed", "Hal")}) == 7
     (ed,) = con.execute("select address from work.persons where forename = 'Ed'").fetchone()
     assert ed == "3 Oak Close"
-    assert con.execute("select count(*) from work.families").fetchone()[0] == 5
+    assert con.execute("select count(*) from work.families").fetchone()[0] == 7
 
 
 @pytest.mark.parametrize(("a", "b", "same"), [

@@ -115,22 +115,52 @@ identity as (
     group by n.person_id
 ),
 
-current_address as (
+newest_address as (
     -- the newest record naming a household; failing one, the newest whose address is
-    -- ambiguous (no postcode, several places it could be), as a household of its own
+    -- ambiguous (no postcode, and several places it could be)
     select
         person_id,
         address,
         postcode,
         located_uprn as uprn,
-        coalesce(household_key, 'P:' || person_id) as household_key,
-        record_date as address_date
+        household_key,
+        record_date as address_date,
+        coalesce(flat, '') as flat_key,
+        coalesce(house_number, '') as number_key,
+        street
     from records
     where household_key is not null or ambiguous
     qualify row_number() over (
         partition by person_id
         order by household_key is null, record_date desc, located_uprn is null, extract,
             source_row desc) = 1
+),
+
+placed as (
+    -- an ambiguous address is the one of its places where someone of the same surname
+    -- lives (a partner's benefit claim without a postcode, the children's school records
+    -- with one); with none or several such places, the person is a household of their own
+    select a.person_id, min(o.household_key) as household_key
+    from newest_address as a
+    join identity as ia using (person_id)
+    join newest_address as o
+        on o.household_key is not null
+        and o.street = a.street
+        and o.number_key = a.number_key
+        and o.flat_key = a.flat_key
+    join identity as io on io.person_id = o.person_id
+        and name_std(io.surname) = name_std(ia.surname)
+    where a.household_key is null
+    group by a.person_id
+    having count(distinct o.household_key) = 1
+),
+
+current_address as (
+    select
+        a.* exclude (household_key, flat_key, number_key, street),
+        coalesce(a.household_key, p.household_key, 'P:' || a.person_id) as household_key
+    from newest_address as a
+    left join placed as p using (person_id)
 ),
 
 identifiers as (

@@ -35,7 +35,7 @@ person_addresses as (
         coalesce(t.n_twins > 1, false) as ambiguous
     from written as w
     left join postcoded_twins as t
-        on t.address is not distinct from w.address and t.postcode is null
+        on t.address is not distinct from w.address and w.postcode is null
 ),
 
 gazetteer_keys as (
