@@ -92,9 +92,10 @@ given as (
 voted as (
     -- each attribute: the value most records give, ties to the one given by the newest
     -- record, shown as that newest record spells it
-    select person_id, attribute, first(shown order by votes desc, newest) as value
+    select person_id, attribute, first(shown order by votes desc, newest) as value,
+        first(vote_key order by votes desc, newest) as value_key
     from (
-        select person_id, attribute, count(*) as votes, min(recency) as newest,
+        select person_id, attribute, vote_key, count(*) as votes, min(recency) as newest,
             arg_min(shown, recency) as shown
         from given group by person_id, attribute, vote_key
     )
@@ -106,6 +107,7 @@ identity as (
         n.person_id,
         any_value(v.value) filter (where v.attribute = 'forename') as forename,
         any_value(v.value) filter (where v.attribute = 'surname') as surname,
+        any_value(v.value_key) filter (where v.attribute = 'surname') as surname_key,
         cast(any_value(v.value) filter (where v.attribute = 'date_of_birth') as date)
             as date_of_birth,
         any_value(v.value) filter (where v.attribute = 'gender') as gender,
@@ -136,21 +138,20 @@ newest_address as (
             source_row desc) = 1
 ),
 
+homes as (
+    select a.*, i.surname_key
+    from newest_address as a
+    join identity as i using (person_id)
+),
+
 placed as (
     -- an ambiguous address is the one of its places where someone of the same surname
-    -- lives (a partner's benefit claim without a postcode, the children's school records
-    -- with one); with none or several such places, the person is a household of their own
+    -- lives: a partner's benefit claim without a postcode, the children's school records
+    -- with one. With none or several such places, the person is a household of their own
     select a.person_id, min(o.household_key) as household_key
-    from newest_address as a
-    join identity as ia using (person_id)
-    join newest_address as o
-        on o.household_key is not null
-        and o.street = a.street
-        and o.number_key = a.number_key
-        and o.flat_key = a.flat_key
-    join identity as io on io.person_id = o.person_id
-        and name_std(io.surname) = name_std(ia.surname)
-    where a.household_key is null
+    from homes as a
+    join homes as o using (flat_key, number_key, street, surname_key)
+    where a.household_key is null and o.household_key is not null
     group by a.person_id
     having count(distinct o.household_key) = 1
 ),
