@@ -34,8 +34,9 @@ person_addresses as (
         case when t.n_twins = 1 then t.twin_key else w.address_key end as address_key,
         coalesce(t.n_twins > 1, false) as ambiguous
     from written as w
-    left join postcoded_twins as t
-        on t.address is not distinct from w.address and w.postcode is null
+    left join postcoded_twins as t  -- twins are found for unpostcoded addresses only
+        on t.address is not distinct from w.address
+        and t.postcode is not distinct from w.postcode
 ),
 
 gazetteer_keys as (
