@@ -5,7 +5,8 @@
 -- person record or the gazetteer) with the same house number, flat and street. Where there
 -- are several it names no household: "29 Victoria Street" of several towns would pool
 -- strangers from each into one family (most of the cohort's false families at 200,000
--- households), so the person's household comes from a record that does name one.
+-- households), and persons.sql places the person: by a record that does name one, else
+-- where someone of their surname lives, else in a household of their own.
 with written as (
     select a.* from std_addresses as a
     where exists (
