@@ -70,6 +70,8 @@ def profiles(con: duckdb.DuckDBPyConnection) -> None:
             case when r.dob is not null then r.dob_digits end as dob_digits,
             case when day(r.dob) <= 12 then strftime(r.dob, '%Y%d%m') end as dob_swapped,
             year(r.dob) as dob_year,
+            month(r.dob) as dob_month,
+            day(r.dob) as dob_day,
             r.postcode,
             left(r.postcode, 3) as postcode_sector,
             left(r.postcode, 2) as postcode_district,

@@ -147,11 +147,17 @@ ALIKE = (
     "or jaro_winkler_similarity(r.forename, l.surname) >= 0.92 "
     "or l.forename is null or r.forename is null "
     "or l.dob_year = r.dob_year or l.dob is null or r.dob is null)")
+SAME_NAME = "l.forename = r.forename and l.surname = r.surname"
 BLOCKING_RULES = [
     "l.dob = r.dob and l.surname = r.surname",
     "l.dob = r.dob and l.forename = r.forename",
     "l.dob = r.dob and l.postcode = r.postcode",
-    "l.forename = r.forename and l.surname = r.surname and l.dob_year = r.dob_year",
+    # a full name and a date of birth two of whose parts agree, or day and month swapped:
+    # a name and a birth year alone grows with the square of the population
+    f"{SAME_NAME} and l.dob_year = r.dob_year and l.dob_month = r.dob_month",
+    f"{SAME_NAME} and l.dob_year = r.dob_year and l.dob_day = r.dob_day",
+    f"{SAME_NAME} and l.dob_month = r.dob_month and l.dob_day = r.dob_day",
+    f"{SAME_NAME} and l.dob_digits = r.dob_swapped",
     "l.forename = r.forename and l.postcode = r.postcode",
     "l.dob_digits = r.dob_swapped and l.postcode_district = r.postcode_district",
     f"l.postcode = r.postcode and l.house_number = r.house_number and {ALIKE}",

@@ -329,6 +329,8 @@ def test_a_pair_whose_sides_hold_two_identifiers_of_one_system_is_not_queued(con
     (("JONATHAN", "MARTIN"), ("MARTIN", "FAIRMORE"), False),
     (("JONATHAN", "MARTIN"), ("JONATHAN", "MARTIN"), False),  # the same way round
     (("JONATHAN", None), ("MARTIN", "JONATHAN"), False),      # a name missing
+    (("JAMES", "ELLIS"), ("ELLIS", "JAMEY"), True),   # Jaro-Winkler exactly 0.92
+    (("JAMES", "ELLIS"), ("ELLIS", "JAMIE"), False),  # 0.907, just under
 ])
 def test_forename_and_surname_swapped_needs_both_names_moved(left, right, swapped):
     """One shared word is not a swap: two children born on one day, one called Liam and
@@ -351,6 +353,8 @@ def test_forename_and_surname_swapped_needs_both_names_moved(left, right, swappe
     (("ROBERT", "HUGHES", ["BOB"], 1990), ("BOB", "HUGHS", [], 1992), True),  # one way only
     (("JADE", "THOMPSON", [], 2010), ("JADDE", "THOMPSON", [], 2011), True),  # a slip
     (("THOMPSON", "JADE", [], 2010), ("JADDE", "THOMPSON", [], 2011), True),  # swapped
+    (("JAMES", "DARWELL", [], 2012), ("OWEN", "JAMEY", [], 2009), True),  # JW exactly 0.92
+    (("JAMES", "DARWELL", [], 2012), ("OWEN", "JAMIE", [], 2009), False),  # 0.907
     (("DAISY", "DARWELL", [], 2012), ("MARGARET", "DARWELL", [], 2009), False),  # family
     (("DAISY", "DARWELL", [], 2012), ("MARGARET", "DARWELL", [], 2012), True),  # one year
     ((None, "DARWELL", [], 2012), ("MARGARET", "DARWELL", [], 2009), True),  # no forename
@@ -372,6 +376,36 @@ def test_an_address_blocks_only_forenames_one_person_could_have(left, right, blo
             make_date($y, 6, 1) as dob""",
                     {"f": forename, "s": surname, "v": variants, "y": year})
     (got,) = con.execute(f"select coalesce({link_model.ALIKE}, false) from l, r").fetchone()
+    assert got is blocked
+
+
+@pytest.mark.parametrize(("right_dob", "blocked"), [
+    ("2012-06-01", True),   # the same date
+    ("2012-06-21", True),   # the day differs
+    ("2012-09-01", True),   # the month differs
+    ("2013-06-01", True),   # the year differs
+    ("2012-01-06", True),   # day and month swapped
+    ("2013-06-21", False),  # two parts differ: only a rule on the address can find them
+    (None, False),          # no date: likewise
+])
+def test_a_full_name_blocks_with_two_parts_of_the_date_of_birth(right_dob, blocked):
+    """A full name alone, or with the birth year alone, brings pairs that grow with the
+    square of the population; with two parts of the date agreeing (or day and month
+    swapped) it still finds one recording error in the date."""
+    from pipelines import link_model
+
+    by_name = [rule for rule in link_model.BLOCKING_RULES
+               if rule.startswith(link_model.SAME_NAME)]
+    assert len(by_name) == 4
+    con = duckdb.connect()
+    for side, dob in (("l", "2012-06-01"), ("r", right_dob)):
+        con.execute(f"""create table {side} as select 'DAISY' as forename,
+            'DARWELL' as surname, d as dob, strftime(d, '%Y%m%d') as dob_digits,
+            case when day(d) <= 12 then strftime(d, '%Y%d%m') end as dob_swapped,
+            year(d) as dob_year, month(d) as dob_month, day(d) as dob_day
+            from (select $d::date as d)""", {"d": dob})
+    either = " or ".join(f"coalesce({rule}, false)" for rule in by_name)
+    (got,) = con.execute(f"select {either} from l, r").fetchone()
     assert got is blocked
 
 

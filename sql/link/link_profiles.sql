@@ -44,6 +44,8 @@ final as (
         strftime(p.dob, '%Y%m%d') as dob_digits,
         case when day(p.dob) <= 12 then strftime(p.dob, '%Y%d%m') end as dob_swapped,
         year(p.dob) as dob_year,
+        month(p.dob) as dob_month,
+        day(p.dob) as dob_day,
         p.postcode,
         split_part(p.postcode, ' ', 1) || ' ' || left(split_part(p.postcode, ' ', 2), 1)
             as postcode_sector,
