@@ -13,6 +13,12 @@ create or replace macro age_on(dob, d) as
 create or replace macro in_months(d, as_of, n) as
     d > as_of - to_months(n) and d <= as_of;
 
+-- Two localities (the words after an address's street: "OXTON BIRKENHEAD") of one place:
+-- either missing, or one ends with the other's words ("BIRKENHEAD").
+create or replace macro same_locality(a, b) as
+    a is null or b is null
+    or ends_with(' ' || a, ' ' || b) or ends_with(' ' || b, ' ' || a);
+
 -- Two dates of birth one person could have been recorded with: the same, day and month
 -- swapped, or one digit slipped (unknown counts as compatible: nothing says otherwise).
 create or replace macro dob_compatible(a, b) as

@@ -17,6 +17,7 @@ with matched as (
         m.flat,
         m.house_number,
         m.street,
+        m.locality,
         coalesce(m.ambiguous, false) as ambiguous,
         -- set only on a record to complete: written without a postcode or its own UPRN
         case when r.postcode is null and r.uprn is null then pr.person_id end
@@ -129,7 +130,8 @@ newest_address as (
         record_date as address_date,
         coalesce(flat, '') as flat_key,
         coalesce(house_number, '') as number_key,
-        street
+        street,
+        locality
     from records
     where household_key is not null or ambiguous
     qualify row_number() over (
@@ -147,18 +149,20 @@ homes as (
 placed as (
     -- an ambiguous address is the one of its places where someone of the same surname
     -- lives: a partner's benefit claim without a postcode, the children's school records
-    -- with one. With none or several such places, the person is a household of their own
+    -- with one (in the same locality, where both name one). With none or several such
+    -- places, the person is a household of their own
     select a.person_id, min(o.household_key) as household_key
     from homes as a
     join homes as o using (flat_key, number_key, street, surname_key)
     where a.household_key is null and o.household_key is not null
+        and same_locality(a.locality, o.locality)
     group by a.person_id
     having count(distinct o.household_key) = 1
 ),
 
 current_address as (
     select
-        a.* exclude (household_key, flat_key, number_key, street),
+        a.* exclude (household_key, flat_key, number_key, street, locality),
         coalesce(a.household_key, p.household_key, 'P:' || a.person_id) as household_key
     from newest_address as a
     left join placed as p using (person_id)

@@ -2,11 +2,13 @@
 -- the gazetteer UPRN where exactly one gazetteer property shares its address key, and the
 -- household key: the UPRN when known, else the standardised address key.
 -- An address written without a postcode takes the key of the one postcoded address (in a
--- person record or the gazetteer) with the same house number, flat and street. Where there
--- are several it names no household: "29 Victoria Street" of several towns would pool
--- strangers from each into one family (most of the cohort's false families at 200,000
--- households), and persons.sql places the person: by a record that does name one, else
--- where someone of their surname lives, else in a household of their own.
+-- person record or the gazetteer) with the same house number, flat and street, in the
+-- same locality where both name one ("14 Church Road, Wallasey" is not the one in
+-- Bebington). Where there are several it names no household: "29 Victoria Street" of
+-- several towns would pool strangers from each into one family (most of the cohort's
+-- false families at 200,000 households), and persons.sql places the person: by a record
+-- that does name one, else where someone of their surname lives, else in a household of
+-- their own.
 with written as (
     select a.* from std_addresses as a
     where exists (
@@ -25,6 +27,7 @@ postcoded_twins as (
         and c.house_number is not distinct from w.house_number
         and c.flat is not distinct from w.flat
         and c.street = w.street
+        and same_locality(c.locality, w.locality)
     where w.postcode is null
     group by w.address, w.postcode
 ),
@@ -58,6 +61,7 @@ final as (
         p.flat,
         p.house_number,
         p.street,
+        p.locality,
         p.address_key,
         case when g.n_uprns = 1 then g.uprn end as uprn,
         case

@@ -1,5 +1,6 @@
 -- std_addresses: one row per distinct (address, postcode) written in a person record or
--- the gazetteer, parsed into flat, house number and street, with the household key.
+-- the gazetteer, parsed into flat, house number, street and locality (the words after
+-- the street: district and town), with the household key.
 --
 -- Addresses are upper-cased, punctuation dropped and street words expanded (RD -> ROAD);
 -- "2/14 Church Rd" and "Flat 2, 14 Church Road" both parse to flat 2, number 14.
@@ -65,14 +66,21 @@ numbered as (
     from parsed
 ),
 
-typed as (
+street_ends as (
     -- the street runs to its last street word ("Park Avenue" is an avenue)
     select
         n.*,
-        nullif(array_to_string(words[1:list_max(list_transform(words,
-            (w, i) -> case when list_contains(t.types, w) then i end))], ' '), '')
-            as street_to_type
+        list_max(list_transform(words,
+            (w, i) -> case when list_contains(t.types, w) then i end)) as street_end
     from (select *, string_split(rest, ' ') as words from numbered) as n, street_types as t
+),
+
+typed as (
+    select
+        *,
+        nullif(array_to_string(words[1:street_end], ' '), '') as street_to_type,
+        nullif(array_to_string(words[street_end + 1:], ' '), '') as locality
+    from street_ends
 ),
 
 final as (
@@ -83,6 +91,7 @@ final as (
         flat,
         house_number,
         coalesce(street_to_type, rest) as street,
+        locality,
         case
             when address_std = '' then null
             when postcode is not null then concat_ws('|', postcode, house_number, flat,
