@@ -87,6 +87,11 @@ STREETS = [("Church", "Road"), ("Station", "Road"), ("Victoria", "Street"), ("Pa
            ("Albert", "Terrace"), ("Windsor", "Court"), ("Highfield", "Road"),
            ("Grange", "Road"), ("Manor", "Way"), ("Priory", "Place"), ("Bridge", "Street"),
            ("King", "Street")]
+# A town's streets: the twenty above, then names made from the same place-name parts, so
+# a street name is one street within its town (1,820 names; a town has 1,800 streets of
+# 60 numbers) and recurs from town to town, as Church Road does.
+STREET_NAMES = STREETS + [(a + b, kind) for a in _PARTS[0] for b in _PARTS[1]
+                          for kind in ("Road", "Street", "Close")]
 ABBREVIATIONS = {"Road": "Rd", "Street": "St", "Avenue": "Ave", "Lane": "Ln", "Drive": "Dr",
                  "Close": "Cl", "Grove": "Gro", "Crescent": "Cres", "Gardens": "Gdns",
                  "Terrace": "Terr", "Court": "Ct", "Way": "Wy", "Place": "Pl"}
@@ -94,7 +99,10 @@ ABBREVIATIONS = {"Road": "Rd", "Street": "St", "Avenue": "Ave", "Lane": "Ln", "D
 ACCENTED = {"e": "ë", "a": "á", "o": "ö", "i": "í", "u": "ü"}
 AREAS = ["CH", "L", "WA", "M", "PR", "BB", "BL", "OL"]
 WARDS = ["Bidston", "Claughton", "Oxton", "Prenton", "Seacombe", "Rock Ferry"]
-TOWN = "Birkenhead"
+# One town to a postcode area: a borough of fewer than about 80,000 households is
+# Birkenhead alone; a region spans eight towns.
+TOWNS = {"CH": "Birkenhead", "L": "Liverpool", "WA": "Warrington", "M": "Manchester",
+         "PR": "Preston", "BB": "Blackburn", "BL": "Bolton", "OL": "Oldham"}
 TERM_ENDS = {"autumn": (12, 31, 0), "spring": (3, 31, 1), "summer": (7, 31, 1)}
 TERM_STARTS = {"autumn": (9, 1, 0), "spring": (1, 1, 1), "summer": (4, 1, 1)}
 
@@ -123,6 +131,7 @@ class Property:
     flat: str | None
     number: int
     street: tuple[str, str]
+    town: str
     postcode: str
     ward: str
     lsoa: str
@@ -133,11 +142,11 @@ class Property:
         if style == 1:
             kind = ABBREVIATIONS.get(kind, kind)
         if self.flat is None:
-            text = f"{self.number} {name} {kind}, {TOWN}"
+            text = f"{self.number} {name} {kind}, {self.town}"
         elif style == 2:
             text = f"{self.flat}/{self.number} {name} {kind}"
         else:
-            text = f"Flat {self.flat}, {self.number} {name} {kind}, {TOWN}"
+            text = f"Flat {self.flat}, {self.number} {name} {kind}, {self.town}"
         return text.upper() if style == 3 else text
 
 
@@ -238,7 +247,8 @@ class Generator:
     # -- borough -------------------------------------------------------------------
     def build_properties(self) -> None:
         """Buildings of 60 to a street; every fifth has three flats. About ten properties
-        share a postcode unit; addresses are unique over millions of households."""
+        share a postcode unit; addresses are unique over millions of households, and a
+        street name within its town (1,800 streets to a town and postcode area)."""
         # chunk c owns buildings [c × (1.3 × CHUNK + 10), …): chunks never share one
         start = self.first // CHUNK * (int(CHUNK * 1.3) + 10)
         for i in range(start, start + int(self.n_households * 1.3) + 10):
@@ -251,7 +261,8 @@ class Generator:
             flats = [None] if number % 5 else ["1", "2", "3"]
             for n, flat in enumerate(flats):
                 self.properties.append(Property(
-                    str(100000000 + i * 4 + n), flat, number, STREETS[street_no], postcode,
+                    str(100000000 + i * 4 + n), flat, number,
+                    STREET_NAMES[k % len(STREET_NAMES)], TOWNS[area], postcode,
                     WARDS[k % len(WARDS)], f"E01{k // 3 % 1000000:06d}", 1 + (k * 3) % 10))
 
     def build_households(self) -> None:
