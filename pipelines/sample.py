@@ -99,10 +99,13 @@ ABBREVIATIONS = {"Road": "Rd", "Street": "St", "Avenue": "Ave", "Lane": "Ln", "D
 ACCENTED = {"e": "ë", "a": "á", "o": "ö", "i": "í", "u": "ü"}
 AREAS = ["CH", "L", "WA", "M", "PR", "BB", "BL", "OL"]
 WARDS = ["Bidston", "Claughton", "Oxton", "Prenton", "Seacombe", "Rock Ferry"]
-# One town to a postcode area: a borough of fewer than about 80,000 households is
-# Birkenhead alone; a region spans eight towns.
-TOWNS = {"CH": "Birkenhead", "L": "Liverpool", "WA": "Warrington", "M": "Manchester",
-         "PR": "Preston", "BB": "Blackburn", "BL": "Bolton", "OL": "Oldham"}
+# A town to each pass over the postcode areas: a borough of fewer than about 80,000
+# households is Birkenhead alone; 1,000,000 households span thirteen towns, and a street
+# name is one street within its town up to about 2,000,000 households.
+TOWNS = {"CH": ["Birkenhead", "Wallasey", "Bebington"], "L": ["Liverpool", "Bootle", "Huyton"],
+         "WA": ["Warrington", "Widnes", "Runcorn"], "M": ["Manchester", "Salford", "Stockport"],
+         "PR": ["Preston", "Chorley", "Leyland"], "BB": ["Blackburn", "Darwen", "Accrington"],
+         "BL": ["Bolton", "Farnworth", "Horwich"], "OL": ["Oldham", "Rochdale", "Ashton"]}
 TERM_ENDS = {"autumn": (12, 31, 0), "spring": (3, 31, 1), "summer": (7, 31, 1)}
 TERM_STARTS = {"autumn": (9, 1, 0), "spring": (1, 1, 1), "summer": (4, 1, 1)}
 
@@ -248,7 +251,7 @@ class Generator:
     def build_properties(self) -> None:
         """Buildings of 60 to a street; every fifth has three flats. About ten properties
         share a postcode unit; addresses are unique over millions of households, and a
-        street name within its town (1,800 streets to a town and postcode area)."""
+        street name within its town (a town is 1,800 streets of one postcode area)."""
         # chunk c owns buildings [c × (1.3 × CHUNK + 10), …): chunks never share one
         start = self.first // CHUNK * (int(CHUNK * 1.3) + 10)
         for i in range(start, start + int(self.n_households * 1.3) + 10):
@@ -256,13 +259,15 @@ class Generator:
             number += 1
             street_no = k % len(STREETS)
             area = AREAS[k // 1800 % len(AREAS)]
+            towns = TOWNS[area]
             postcode = f"{area}{10 + k // 20 % 90} {1 + k // 14400 % 9}" \
                        f"{'ABDEFGHJLNPQRSTUWXYZ'[street_no]}{'ABDEFGHJ'[number // 8 % 8]}"
             flats = [None] if number % 5 else ["1", "2", "3"]
             for n, flat in enumerate(flats):
                 self.properties.append(Property(
                     str(100000000 + i * 4 + n), flat, number,
-                    STREET_NAMES[k % len(STREET_NAMES)], TOWNS[area], postcode,
+                    STREET_NAMES[k % len(STREET_NAMES)], towns[k // 14400 % len(towns)],
+                    postcode,
                     WARDS[k % len(WARDS)], f"E01{k // 3 % 1000000:06d}", 1 + (k * 3) % 10))
 
     def build_households(self) -> None:
