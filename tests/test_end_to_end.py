@@ -218,6 +218,26 @@ def test_generated_identifiers_never_collide_at_any_size():
                for p in people[:100])
 
 
+def test_a_generated_street_is_one_street_within_its_town():
+    """Chunks from both passes over the postcode areas of a 2,000,000-household region:
+    an address without its postcode (number, flat, street, town) is one property, while
+    street names recur in other towns, as Church Road does."""
+    places: dict[tuple, set[str]] = {}
+    for chunk in (0, 3, 26, 27, 40, 79):
+        gen = sample.Generator(sample.CHUNK, seed=1, as_of=AS_OF, noise=1,
+                               first=chunk * sample.CHUNK)
+        gen.build_properties()
+        for prop in gen.properties:
+            places.setdefault((prop.number, prop.flat, prop.street, prop.town),
+                              set()).add(prop.postcode)
+    assert all(len(postcodes) == 1 for postcodes in places.values())
+    towns_of_a_street = {}
+    for (_, _, street, town) in places:
+        towns_of_a_street.setdefault(street, set()).add(town)
+    assert len({town for (*_, town) in places}) >= 6
+    assert max(len(towns) for towns in towns_of_a_street.values()) >= 3
+
+
 @pytest.mark.parametrize("noise", [0, 1])
 def test_generated_parquet_holds_the_same_text_as_the_csv(tmp_path, noise):
     """The indicators are Windows-1252 in a noisy borough and UTF-8 in a clean one; the
