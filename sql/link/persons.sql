@@ -64,8 +64,15 @@ records as (
 
 ranked as (
     -- each record's place among the person's records, newest first: every vote's tie-break
+    -- (only the voted columns: a window carries every column it is given through its sort)
     select
-        *,
+        person_id,
+        forename,
+        forename_std,
+        surname,
+        surname_std,
+        date_of_birth,
+        gender,
         row_number() over (
             partition by person_id order by record_date desc, extract, source_row desc
         ) as recency
@@ -169,17 +176,19 @@ current_address as (
 ),
 
 identifiers as (
+    -- each identifier once, in order, ';' between (distinct values first and each short
+    -- list sorted after: an aggregate's own distinct and order by sort every group)
     select
         person_id,
-        string_agg(distinct key_value, ';' order by key_value)
-            filter (where key_type = 'upn') as upn,
-        string_agg(distinct key_value, ';' order by key_value)
-            filter (where key_type = 'nino') as nino,
-        string_agg(distinct key_value, ';' order by key_value)
-            filter (where key_type = 'police_ref') as police_ref,
-        string_agg(distinct key_value, ';' order by key_value)
-            filter (where key_type = 'asb_ref') as asb_ref
-    from person_keys
+        array_to_string(list_sort(list(key_value) filter (where key_type = 'upn')), ';')
+            as upn,
+        array_to_string(list_sort(list(key_value) filter (where key_type = 'nino')), ';')
+            as nino,
+        array_to_string(list_sort(list(key_value) filter (where key_type = 'police_ref')),
+            ';') as police_ref,
+        array_to_string(list_sort(list(key_value) filter (where key_type = 'asb_ref')), ';')
+            as asb_ref
+    from (select distinct person_id, key_type, key_value from person_keys)
     group by person_id
 ),
 
