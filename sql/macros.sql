@@ -13,11 +13,13 @@ create or replace macro age_on(dob, d) as
 create or replace macro in_months(d, as_of, n) as
     d > as_of - to_months(n) and d <= as_of;
 
--- Two localities (the words after an address's street: "OXTON BIRKENHEAD") of one place:
--- either missing, or one ends with the other's words ("BIRKENHEAD").
+-- Two localities (the words after an address's street: "OXTON BIRKENHEAD") that could be
+-- one place: either missing, or a word in common ("BIRKENHEAD"; "WALLASEY WIRRAL" and
+-- "WALLASEY"). Two towns of one county ("WIRRAL") pass too, and are then told apart no
+-- better than without the locality.
 create or replace macro same_locality(a, b) as
     a is null or b is null
-    or ends_with(' ' || a, ' ' || b) or ends_with(' ' || b, ' ' || a);
+    or len(list_intersect(string_split(a, ' '), string_split(b, ' '))) > 0;
 
 -- Two dates of birth one person could have been recorded with: the same, day and month
 -- swapped, or one digit slipped (unknown counts as compatible: nothing says otherwise).

@@ -157,8 +157,9 @@ def test_an_address_that_could_be_several_places_pools_no_strangers(extracts, tm
 
 def test_an_unpostcoded_address_naming_its_town_is_that_towns(extracts, tmp_path):
     """A "14 Church Road" in Wallasey and one in Bebington. Written without a postcode
-    but with the town (or a district and the town), it is the one in that town; without
-    the town it could be either, and the person is a household of their own."""
+    but with the town (or a district and the town, or the town and the county), it is
+    the one in that town; without the town it could be either, and the person is a
+    household of their own."""
     claimant(extracts, "AB000001C", person("Ann", "Lee", "1980-04-05",
                                           "14 Church Road, Wallasey", "CH44 1AA"))
     claimant(extracts, "AB000002C", person("Bob", "Ray", "1979-01-02",
@@ -167,12 +168,14 @@ def test_an_unpostcoded_address_naming_its_town_is_that_towns(extracts, tmp_path
                                           "14 Church Rd, Wallasey", ""))
     claimant(extracts, "AB000004C", person("Di", "Orr", "1991-02-03",
                                           "14 CHURCH ROAD, HIGHER BEBINGTON", ""))
+    claimant(extracts, "AB000007C", person("Gus", "Kay", "1992-03-04",
+                                          "14 Church Road, Wallasey, Wirral", ""))
     claimant(extracts, "AB000005C", person("Ed", "Ash", "1985-07-08", "14 Church Road", ""))
     claimant(extracts, "AB000006C", person("Fay", "Lee", "1981-02-03", "14 Church Road", ""))
     con = run(extracts, tmp_path)
     keys = dict(con.execute("select forename, household_key from work.persons").fetchall())
     ids = dict(con.execute("select forename, person_id from work.persons").fetchall())
-    assert keys["Cy"] == keys["Ann"] == "A:CH44 1AA|14|CHURCH"
+    assert keys["Cy"] == keys["Gus"] == keys["Ann"] == "A:CH44 1AA|14|CHURCH"
     assert keys["Di"] == keys["Bob"] == "A:CH63 9ZZ|14|CHURCH"
     assert keys["Ed"] == "P:" + ids["Ed"]
     assert keys["Fay"] == keys["Ann"]  # no town, but the one Lee home of the two
