@@ -50,15 +50,24 @@ def _jaro_winkler(column: str, threshold: float) -> dict[str, Any]:
                   f"Jaro-Winkler ≥ {threshold:.2f}")
 
 
-def _swapped() -> dict[str, Any]:
+def _swapped(counted: bool) -> dict[str, Any]:
     """Forename and surname the wrong way round: both names moved (a slip allowed in
     either). One name alone is not a swap: LIAM MARTIN and FAIRMORE LIAM, born the same
     day, are two children, and an either-way condition counted that one shared word in
     both name comparisons, scoring such pairs near 0.8. One moved name is a level of the
-    forename comparison alone, weighed by the data."""
+    forename comparison alone, weighed by the data.
+
+    A swap is one event, weighed once: in the forename comparison (``counted``); the
+    surname comparison gives it no weight, as for a missing name, rather than calling
+    the surnames different. Weighed in both it had counted twice (13.5 bits each, twice
+    an exact forename and surname), and carried a mother's benefit claim, her name
+    written the wrong way round, past the check on dates of birth 41 years apart into
+    her daughter of the same name."""
     return _level("jaro_winkler_similarity(l.forename, r.surname) >= 0.92 "
                   "and jaro_winkler_similarity(l.surname, r.forename) >= 0.92",
-                  "forename and surname swapped")
+                  "forename and surname swapped" if counted
+                  else "forename and surname swapped (weighed with the forename)",
+                  **({} if counted else {NULL: True}))
 
 
 def _else() -> dict[str, Any]:
@@ -74,7 +83,7 @@ COMPARISONS: list[dict[str, Any]] = [
             _level("list_contains(l.forename_variants, r.forename)", "known nickname"),
             _jaro_winkler("forename", 0.92),
             _jaro_winkler("forename", 0.80),
-            _swapped(),
+            _swapped(counted=True),
             # scored in this comparison only, so the one word counts once
             _level("l.forename = r.surname or r.forename = l.surname",
                    "one name in the other's place"),
@@ -93,7 +102,7 @@ COMPARISONS: list[dict[str, Any]] = [
             _level("len(list_intersect(l.surname_parts, r.surname_parts)) > 0",
                    "one part of a double-barrelled name"),
             _jaro_winkler("surname", 0.80),
-            _swapped(),
+            _swapped(counted=False),
             _else(),
         ],
     },

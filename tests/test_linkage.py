@@ -341,11 +341,25 @@ def test_forename_and_surname_swapped_needs_both_names_moved(left, right, swappe
         if comparison["output_column_name"] not in ("forename", "surname"):
             continue
         (condition,) = [level["sql_condition"] for level in comparison["comparison_levels"]
-                        if level["label_for_charts"] == "forename and surname swapped"]
+                        if level["label_for_charts"].startswith("forename and surname swapped")]
         (got,) = duckdb.execute(f"""select coalesce({condition}, false) from (select
             $fl as forename_l, $sl as surname_l, $fr as forename_r, $sr as surname_r)""",
             {"fl": left[0], "sl": left[1], "fr": right[0], "sr": right[1]}).fetchone()
         assert got is swapped, comparison["output_column_name"]
+
+
+def test_a_swap_is_weighed_once():
+    """Both name comparisons recognise a swap, so neither calls the names different, but
+    only the forename comparison weighs it: the surname's level is a null level (no
+    weight). Weighed in both, a swap had scored twice an exact forename and surname."""
+    from pipelines import link_model
+
+    swapped = {c["output_column_name"]: level for c in link_model.COMPARISONS
+               for level in c["comparison_levels"]
+               if level["label_for_charts"].startswith("forename and surname swapped")}
+    assert set(swapped) == {"forename", "surname"}
+    assert not swapped["forename"].get(link_model.NULL)
+    assert swapped["surname"].get(link_model.NULL) is True
 
 
 @pytest.mark.parametrize(("left", "right", "blocked"), [
