@@ -181,6 +181,71 @@ def test_an_unpostcoded_address_naming_its_town_is_that_towns(extracts, tmp_path
     assert keys["Fay"] == keys["Ann"]  # no town, but the one Lee home of the two
 
 
+def test_a_postcoded_address_naming_no_town_is_in_the_town_its_key_is_written_with(
+        extracts, tmp_path):
+    """"3 Fairby St, BB37 1SH" names no town, but the same address is written elsewhere
+    with Blackburn: an unpostcoded "3 Fairby Street, Bolton" is the one in Bolton, not
+    either of two."""
+    claimant(extracts, "AB000001C", person("Ann", "Ali", "1980-04-05",
+                                          "3 Fairby Street, Blackburn", "BB37 1SH"))
+    claimant(extracts, "AB000002C", person("Bob", "Ali", "1979-01-02", "3 Fairby St",
+                                          "BB37 1SH"))
+    claimant(extracts, "AB000003C", person("Cy", "Orr", "1990-01-02",
+                                          "3 Fairby Street, Bolton", "BL1 1AA"))
+    claimant(extracts, "AB000004C", person("Di", "Ray", "1991-02-03",
+                                          "3 FAIRBY ST, BOLTON", ""))
+    con = run(extracts, tmp_path)
+    keys = dict(con.execute("select forename, household_key from work.persons").fetchall())
+    assert keys["Di"] == keys["Cy"] == "A:BL1 1AA|3|FAIRBY"
+    assert keys["Ann"] == keys["Bob"] == "A:BB37 1SH|3|FAIRBY"
+
+
+@pytest.mark.parametrize(("surname", "joins"), [
+    ("Jamey", "Bob"),   # spelt the same decides, though James is a typo away
+    ("Moors", "Gil"),   # Jaro-Winkler 0.92 from Moore: a typo away from one home
+    ("Moare", None),    # 0.893: not a typo away
+    ("Jamez", None),    # 0.92 from both James and Jamey: either
+])
+def test_an_address_that_could_be_several_places_is_the_one_of_the_same_surname(
+        extracts, tmp_path, surname, joins):
+    """Three "29 Victoria Street"s with postcodes; Zed writes it without one. He joins the
+    home of his surname, or failing one the home of a surname a typo away, if there is
+    exactly one; otherwise he is a household of his own."""
+    claimant(extracts, "AB000001C", person("Ann", "James", "1980-04-05",
+                                          "29 Victoria Street", "CH41 1AA"))
+    claimant(extracts, "AB000002C", person("Bob", "Jamey", "1979-01-02",
+                                          "29 Victoria Street", "CH62 9ZZ"))
+    claimant(extracts, "AB000003C", person("Gil", "Moore", "1975-03-04",
+                                          "29 Victoria Street", "CH43 5XX"))
+    claimant(extracts, "AB000004C", person("Zed", surname, "1990-06-07", "29 Victoria St",
+                                          ""))
+    con = run(extracts, tmp_path)
+    keys = dict(con.execute("select forename, household_key from work.persons").fetchall())
+    ids = dict(con.execute("select forename, person_id from work.persons").fetchall())
+    assert keys["Zed"] == (keys[joins] if joins else "P:" + ids["Zed"])
+
+
+def test_a_surname_home_in_another_town_is_not_the_place(extracts, tmp_path):
+    """Fay Lee writes "29 Victoria St, Bolton", which could be either of two Bolton homes.
+    The one Lee home on a Victoria Street is in Blackburn, though Dan Lee's record of it
+    names no town: Fay is a household of her own, not a Blackburn Lee."""
+    claimant(extracts, "AB000001C", person("Ann", "Fox", "1980-04-05",
+                                          "29 Victoria Street, Bolton", "BL1 1AA"))
+    claimant(extracts, "AB000002C", person("Bob", "Ray", "1979-01-02",
+                                          "29 Victoria Street, Bolton", "BL2 2BB"))
+    claimant(extracts, "AB000003C", person("Cal", "Lee", "1975-03-04",
+                                          "29 Victoria Street, Blackburn", "BB1 1AA"))
+    claimant(extracts, "AB000004C", person("Dan", "Lee", "1977-09-10",
+                                          "29 Victoria Street", "BB1 1AA"))
+    claimant(extracts, "AB000006C", person("Fay", "Lee", "1981-02-03",
+                                          "29 Victoria St, Bolton", ""))
+    con = run(extracts, tmp_path)
+    keys = dict(con.execute("select forename, household_key from work.persons").fetchall())
+    ids = dict(con.execute("select forename, person_id from work.persons").fetchall())
+    assert keys["Cal"] == keys["Dan"] == "A:BB1 1AA|29|VICTORIA"
+    assert keys["Fay"] == "P:" + ids["Fay"]
+
+
 @pytest.mark.parametrize(("a", "b", "same"), [
     (("Flat 2, 14 Church Rd", "CH41 1AA"), ("2/14 CHURCH ROAD", "CH41 1AA"), True),
     (("Flat 2, 14 Church Road, Birkenhead", "CH41 1AA"), ("flat 2 14 church rd", "ch41 1aa"),

@@ -153,18 +153,40 @@ homes as (
     join identity as i using (person_id)
 ),
 
+place_localities as (
+    -- every town a household is written with (each address key's towns, from person
+    -- records and the gazetteer): one member's "3/55 Fairby Street" names none, but the
+    -- place is in Blackburn
+    select household_key, string_agg(distinct key_locality, ' ') as locality
+    from std_address_matches
+    where household_key is not null and key_locality is not null
+    group by household_key
+),
+
 placed as (
     -- an ambiguous address is the one of its places where someone of the same surname
     -- lives: a partner's benefit claim without a postcode, the children's school records
-    -- with one (in the same locality, where both name one). With none or several such
-    -- places, the person is a household of their own
-    select a.person_id, min(o.household_key) as household_key
-    from homes as a
-    join homes as o using (flat_key, number_key, street, surname_key)
-    where a.household_key is null and o.household_key is not null
-        and same_locality(a.locality, o.locality)
-    group by a.person_id
-    having count(distinct o.household_key) = 1
+    -- with one (in the same locality, where both name one). A surname spelt the same
+    -- decides; failing one, a surname a typo away (Jaro-Winkler at least 0.92, the
+    -- model's close-name level). With none or several such places, the person is a
+    -- household of their own
+    select person_id,
+        case when count(distinct household_key) filter (where same_surname) = 1
+            then min(household_key) filter (where same_surname)
+            else min(household_key) end as household_key
+    from (
+        select a.person_id, o.household_key, a.surname_key = o.surname_key as same_surname
+        from homes as a
+        join homes as o using (flat_key, number_key, street)
+        left join place_localities as l on l.household_key = o.household_key
+        where a.household_key is null and o.household_key is not null
+            and same_locality(a.locality, l.locality)
+            and jaro_winkler_similarity(a.surname_key, o.surname_key) >= 0.92
+    )
+    group by person_id
+    having count(distinct household_key) filter (where same_surname) = 1
+        or (count(*) filter (where same_surname) = 0
+            and count(distinct household_key) = 1)
 ),
 
 current_address as (

@@ -4,7 +4,9 @@
 -- An address written without a postcode takes the key of the one postcoded address (in a
 -- person record or the gazetteer) with the same house number, flat and street, in the
 -- same locality where both name one ("14 Church Road, Wallasey" is not the one in
--- Bebington). Where there are several it names no household: "29 Victoria Street" of
+-- Bebington). A postcoded address's locality is every town its address key is written
+-- with (key_locality), so "3/55 Fairby Street, BB37 1SH", naming none, is still not the
+-- Fairby Street of Bolton. Where there are several it names no household: "29 Victoria Street" of
 -- several towns would pool strangers from each into one family (most of the cohort's
 -- false families at 200,000 households), and persons.sql places the person: by a record
 -- that does name one, else where someone of their surname lives, else in a household of
@@ -18,6 +20,15 @@ with written as (
     )
 ),
 
+key_localities as (
+    -- every town an address key is written with: "3/55 Fairby Street, BB37 1SH" names
+    -- none, but its key's other spellings and the gazetteer say Blackburn
+    select address_key, string_agg(distinct locality, ' ') as locality
+    from std_addresses
+    where address_key is not null and locality is not null
+    group by address_key
+),
+
 postcoded_twins as (
     select w.address, w.postcode, min(c.address_key) as twin_key,
         count(distinct c.address_key) as n_twins
@@ -27,8 +38,8 @@ postcoded_twins as (
         and c.house_number is not distinct from w.house_number
         and c.flat is not distinct from w.flat
         and c.street = w.street
-        and same_locality(c.locality, w.locality)
-    where w.postcode is null
+    left join key_localities as k on k.address_key = c.address_key
+    where w.postcode is null and same_locality(k.locality, w.locality)
     group by w.address, w.postcode
 ),
 
@@ -62,6 +73,7 @@ final as (
         p.house_number,
         p.street,
         p.locality,
+        k.locality as key_locality,
         p.address_key,
         case when g.n_uprns = 1 then g.uprn end as uprn,
         case
@@ -71,6 +83,7 @@ final as (
         p.ambiguous
     from person_addresses as p
     left join gazetteer_keys as g using (address_key)
+    left join key_localities as k using (address_key)
 )
 
 select * from final
