@@ -22,8 +22,11 @@ create or replace macro same_locality(a, b) as
     or len(list_intersect(string_split(a, ' '), string_split(b, ' '))) > 0;
 
 -- Two dates of birth one person could have been recorded with: the same, day and month
--- swapped, or one digit slipped (unknown counts as compatible: nothing says otherwise).
+-- swapped, or one digit slipped, counting the decade digit of a two-digit year (2008
+-- keyed as 98 is 1998, three digits apart written in full). Unknown counts as
+-- compatible: nothing says otherwise.
 create or replace macro dob_compatible(a, b) as
     a is null or b is null
     or strftime(a, '%Y%m%d') = strftime(b, '%Y%d%m')
-    or damerau_levenshtein(strftime(a, '%Y%m%d'), strftime(b, '%Y%m%d')) <= 1;
+    or damerau_levenshtein(strftime(a, '%Y%m%d'), strftime(b, '%Y%m%d')) <= 1
+    or (abs(year(a) - year(b)) = 10 and month(a) = month(b) and day(a) = day(b));

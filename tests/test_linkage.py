@@ -73,7 +73,9 @@ def test_no_person_joins_incompatible_dates_of_birth_through_model_links(first_r
         select a.person_id from d as a join d as b
             on a.person_id = b.person_id and a.dob < b.dob
         where not ((day(b.dob) <= 12 and strftime(a.dob, '%Y%m%d') = strftime(b.dob, '%Y%d%m'))
-            or damerau_levenshtein(strftime(a.dob, '%Y%m%d'), strftime(b.dob, '%Y%m%d')) = 1)
+            or damerau_levenshtein(strftime(a.dob, '%Y%m%d'), strftime(b.dob, '%Y%m%d')) = 1
+            or (year(b.dob) - year(a.dob) = 10
+                and strftime(a.dob, '%m%d') = strftime(b.dob, '%m%d')))
         """)
     strong = query(first_run.db, """select count(*) from work.link_edges_final
         where method = 'probabilistic' and score >= 0.9999""")[0][0]
@@ -255,6 +257,9 @@ def test_review_queue_priority_is_what_a_decision_could_change_in_the_cohort(con
     ("2012-03-04", "2012-03-05", True),   # one digit slipped
     ("2012-03-14", "2012-03-25", False),  # two digits
     ("2012-03-04", "2012-09-21", False),  # the same year only: a sibling, not a slip
+    ("2008-02-25", "1998-02-25", True),   # the decade digit of 08 slipped to 98
+    ("2008-02-25", "1988-02-25", False),  # twenty years
+    ("2008-02-25", "1998-02-26", False),  # a decade and a day
     ("2012-03-04", None, True),           # unknown: nothing says otherwise
 ])
 def test_dates_of_birth_one_person_could_be_recorded_with(con, a, b, compatible):
