@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -74,6 +75,7 @@ def child(folder: Path, out: Path) -> None:
     from pipelines import runs, steps
 
     times: dict[str, float] = {}
+    peaks: dict[str, int] = {}  # the process's peak resident memory (KiB) after each step
 
     def timed(name, step):
         def run(*args):
@@ -82,6 +84,7 @@ def child(folder: Path, out: Path) -> None:
                 return step(*args)
             finally:
                 times[name] = time.perf_counter() - started
+                peaks[name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         return run
 
     run, rules = runs.prepare(folder, AS_OF.isoformat(), out, None, None)
@@ -94,8 +97,9 @@ def child(folder: Path, out: Path) -> None:
             "select n_pairs_scored, trained_from from work.link_model").fetchone()
         review = dict(con.execute("select priority, count(*) from work.review_priorities "
                                   "group by all").fetchall())
-    print(json.dumps({"steps": times, "total": total, "persons": counts.get("persons"),
-                      "families": counts.get("families"), "cohort": counts.get("cohort"),
+    print(json.dumps({"steps": times, "peaks": peaks, "total": total,
+                      "persons": counts.get("persons"), "families": counts.get("families"),
+                      "cohort": counts.get("cohort"),
                       "pairs_scored": scored, "trained_from": trained,
                       "review": [review.get(p, 0) for p in (1, 2, 3, 4)],
                       "cohort_precision": q.precision, "cohort_recall": q.recall,
@@ -111,6 +115,13 @@ def screen_in_child(folder: Path, out: Path) -> tuple[dict, float]:
     if status:
         raise RuntimeError(f"screening {folder} failed (status {status})")
     return json.loads(stdout.splitlines()[-1]), usage.ru_maxrss / 2**20
+
+
+def peak_step(peaks: dict[str, int]) -> str:
+    """The step during which the process reached its peak memory: the first whose
+    running maximum is the final one."""
+    top = max(peaks.values())
+    return next(name for name, peak in peaks.items() if peak == top)
 
 
 STEP_DONE = re.compile(r"\] \w+ done in ([0-9.]+)s")
@@ -158,12 +169,12 @@ def report(results: list[dict], path: Path) -> None:
         "(`steps.execute`, one child process per size); peak memory is that process's "
         "maximum resident set. The floor is DuckDB counting the rows of every extract "
         f"(`select count(*) from read_csv(...)`, best of {FLOOR_REPEATS}). Generation is "
-        "not part of a run.",
+        "not part of a run. *Peak in* is the step during which the peak was reached.",
         "",
         "| Households | Input rows | Generate (s) | Floor (s) | "
         + " | ".join(s.capitalize() for s in STEP_GROUPS)
-        + " | Total (s) | × floor | Rows/s | Floor rows/s | Peak memory (GiB) |",
-        "|" + "---:|" * (len(STEP_GROUPS) + 9),
+        + " | Total (s) | × floor | Rows/s | Floor rows/s | Peak memory (GiB) | Peak in |",
+        "|" + "---:|" * (len(STEP_GROUPS) + 9) + "---|",
     ]
     for r in results:
         steps = r["figures"]["steps"]
@@ -172,7 +183,8 @@ def report(results: list[dict], path: Path) -> None:
             f"| {r['size']:,} | {r['rows']:,} | {r['generate']:.0f} | {r['floor']:.1f} | "
             + " | ".join(f"{steps.get(s, 0):.1f}" for s in STEP_GROUPS)
             + f" | {total:.1f} | {total / r['floor']:.1f} | {r['rows'] / total:,.0f} | "
-              f"{r['rows'] / r['floor']:,.0f} | {r['peak_gib']:.1f} |")
+              f"{r['rows'] / r['floor']:,.0f} | {r['peak_gib']:.1f} | "
+              f"{peak_step(r['figures']['peaks'])} |")
     lines += ["", "| Households | People | Families | Cohort | Pairs scored | "
               "Link precision | Link recall | Cohort precision | Cohort recall |",
               "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]

@@ -142,8 +142,8 @@ def link(con: duckdb.DuckDBPyConnection, as_of: str, previous_run_id: str | None
     counts |= run_steps(con, ["link/link_candidates", "link/link_edges_draft"], thresholds)
     counts["link_cluster_draft"] = connected_components(con, "link_edges_draft",
                                                         "link_cluster_draft")
-    counts |= run_steps(con, ["link/link_splits", "link/link_edges_final", "link/review_queue"],
-                        thresholds)
+    counts |= run_steps(con, ["link/link_splits", "link/link_edges_split_out",
+                              "link/link_edges_final", "link/review_queue"], thresholds)
     counts["link_clusters"] = connected_components(con, "link_edges_final", "link_clusters")
     con.execute("drop table __nodes")
     params = {

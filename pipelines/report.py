@@ -39,7 +39,8 @@ def report_figures(con: duckdb.DuckDBPyConnection, rules: RuleSet,
                 (select count(*) from {WORK}.persons) as n_persons,
                 (select count(*) from {WORK}.persons where household_key is null)
                     as n_persons_without_address,
-                (select count(*) from {WORK}.persons where household_key like 'P:%')
+                (select count(*) from {WORK}.persons
+                 where is_own_household(household_key))
                     as n_persons_on_their_own,
                 (select count(*) from {WORK}.persons
                  where contains(upn, ';') or contains(nino, ';')) as n_persons_to_review
@@ -49,9 +50,7 @@ def report_figures(con: duckdb.DuckDBPyConnection, rules: RuleSet,
                 (select count(*) from {WORK}.link_candidates where band = 'linked') as n_linked,
                 (select count(*) from {WORK}.review_queue) as n_review,
                 (select count(*) from {WORK}.link_candidates where band = 'review')
-                    + (select count(*) from {WORK}.link_edges_draft as e
-                       anti join {WORK}.link_edges_final using (record_id_l, record_id_r)
-                       where e.method = 'probabilistic')
+                    + (select count(*) from {WORK}.link_edges_split_out)
                     - (select count(*) from {WORK}.review_queue) as n_held_back,
                 (select count(*) from {WORK}.link_candidates where band = 'confirmed')
                     as n_confirmed,

@@ -30,3 +30,9 @@ create or replace macro dob_compatible(a, b) as
     or strftime(a, '%Y%m%d') = strftime(b, '%Y%d%m')
     or damerau_levenshtein(strftime(a, '%Y%m%d'), strftime(b, '%Y%m%d')) <= 1
     or (abs(year(a) - year(b)) = 10 and month(a) = month(b) and day(a) = day(b));
+
+-- The household key of a person screened as a household of their own (an address that
+-- could be several places, none decided: persons.sql), and the test for one.
+create or replace macro own_household(person_id) as 'P:' || person_id;
+create or replace macro is_own_household(household_key) as
+    starts_with(household_key, 'P:');

@@ -192,7 +192,8 @@ placed as (
 current_address as (
     select
         a.* exclude (household_key, flat_key, number_key, street, locality),
-        coalesce(a.household_key, p.household_key, 'P:' || a.person_id) as household_key
+        coalesce(a.household_key, p.household_key, own_household(a.person_id))
+            as household_key
     from newest_address as a
     left join placed as p using (person_id)
 ),

@@ -4,10 +4,7 @@
 -- reviewer copies rows to match_decisions.csv with a decision (match or no_match) and
 -- the next run applies it.
 with split_out as (
-    select e.record_id_l as unique_id_l, e.record_id_r as unique_id_r
-    from link_edges_draft as e
-    anti join link_edges_final as f using (record_id_l, record_id_r)
-    where e.method = 'probabilistic'
+    select record_id_l as unique_id_l, record_id_r as unique_id_r from link_edges_split_out
 ),
 
 dates_agree as (
