@@ -10,6 +10,10 @@ row ends up in exactly one of ``checked_<extract>`` or ``rejects``.
 from __future__ import annotations
 
 import json
+import os
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import duckdb
@@ -109,42 +113,24 @@ def typed(df: pd.DataFrame, spec: ExtractSpec) -> pd.DataFrame:
 # rows as one pandas frame took 10 GiB).
 BATCH_ROWS = 500_000
 ARROW_TYPES = {pyarrow.string(): pd.StringDtype("pyarrow")}
+# Batches checked at once, one per core: pandera's checks on Arrow-backed text spend much
+# of their time outside the GIL (measured in docs/decisions.md, "Validation in batches").
+WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 
-def validate_extract(con: duckdb.DuckDBPyConnection, spec: ExtractSpec,
-                     as_of: pd.Timestamp) -> ValidationCounts:
-    """Validate one raw table into ``work.checked_<name>``, ``BATCH_ROWS`` rows at a time
-    in ``source_row`` order; append its rejects and warnings."""
-    raw_table = f"{WORK}.{quote_ident('raw_' + spec.name)}"
-    (first, last) = con.execute(f"select min(source_row), max(source_row) from {raw_table}"
-                                ).fetchone()
-    starts = range(first, last + 1, BATCH_ROWS) if first is not None else [0]
-    totals = [0, 0, 0, 0]  # read, staged, rejected, nulled
-    for n, start in enumerate(starts):
-        batch = con.execute(f"select * from {raw_table} where source_row >= $start and "
-                            "source_row < $stop order by source_row",
-                            {"start": start, "stop": start + BATCH_ROWS}).to_arrow_table()
-        # through Arrow: the text stays Arrow-backed (NA for null), no Python objects
-        raw = batch.to_pandas(types_mapper=ARROW_TYPES.get).set_index("source_row")
-        for i, count in enumerate(validate_batch(con, spec, as_of, raw, append=n > 0)):
-            totals[i] += count
-    (load_rejected,) = con.execute(
-        f"select count(*) from {WORK}.{LOAD_REJECTS} where extract = $e", {"e": spec.name}
-    ).fetchone()
-    return ValidationCounts(
-        extract=spec.name,
-        rows_read=totals[0] + load_rejected,
-        rows_staged=totals[1],
-        rows_rejected=totals[2] + load_rejected,
-        values_nulled=totals[3],
-    )
+@dataclass
+class Checked:
+    """One batch's outcome: rows to stage, rejected rows (one each, every problem named)
+    and nulled values or kept warnings (one per value)."""
+
+    out: pd.DataFrame
+    rejects: pd.DataFrame
+    warnings: pd.DataFrame
+    n_read: int
 
 
-def validate_batch(con: duckdb.DuckDBPyConnection, spec: ExtractSpec, as_of: pd.Timestamp,
-                   raw: pd.DataFrame, append: bool) -> tuple[int, int, int, int]:
-    """Validate raw rows (indexed by ``source_row``) into ``work.checked_<name>`` (made
-    afresh unless ``append``), rejects and warnings; (rows read, staged, rejected,
-    values nulled)."""
+def check_batch(spec: ExtractSpec, as_of: pd.Timestamp, raw: pd.DataFrame) -> Checked:
+    """Check raw rows (indexed by ``source_row``): no database, so batches run on threads."""
     df = preclean(raw, spec)
     found = failures(df, spec, as_of)
     rejecting = found[found["policy"] == "reject"]
@@ -160,33 +146,89 @@ def validate_batch(con: duckdb.DuckDBPyConnection, spec: ExtractSpec, as_of: pd.
         for c, s in spec.columns.items() if s.kind == "upn"
     ]
     warnings = pd.concat([nulled[["source_row", "column", "problem"]], *upn_warnings])
+    per_row = rejecting.groupby("source_row", sort=True).agg(
+        column=("column", lambda s: ";".join(dict.fromkeys(s))),
+        problem=("problem", lambda s: "; ".join(dict.fromkeys(s))),
+    )
+    raw_json = [json.dumps({k: (None if pd.isna(v) else v) for k, v in row.items()},
+                           ensure_ascii=False)
+                for row in raw.loc[per_row.index].to_dict("records")]
+    rejects = per_row.reset_index().assign(extract=spec.name, raw_values=raw_json)
+    return Checked(out, rejects, warnings.assign(extract=spec.name), len(raw))
 
-    checked = f"{WORK}.{quote_ident('checked_' + spec.name)}"
-    con.register("__checked", pyarrow.Table.from_pandas(out.reset_index(), preserve_index=False))
-    con.execute(f"insert into {checked} select * from __checked order by source_row"
+
+def write_batch(con: duckdb.DuckDBPyConnection, spec: ExtractSpec, checked: Checked,
+                append: bool) -> tuple[int, int, int, int]:
+    """Write one checked batch into ``work.checked_<name>`` (made afresh unless
+    ``append``), rejects and warnings; (rows read, staged, rejected, values nulled)."""
+    target = f"{WORK}.{quote_ident('checked_' + spec.name)}"
+    con.register("__checked", pyarrow.Table.from_pandas(checked.out.reset_index(),
+                                                        preserve_index=False))
+    con.execute(f"insert into {target} select * from __checked order by source_row"
                 if append else
-                f"create or replace table {checked} as select * from __checked "
+                f"create or replace table {target} as select * from __checked "
                 "order by source_row")
     con.unregister("__checked")
-    if len(rejecting):
-        per_row = rejecting.groupby("source_row", sort=True).agg(
-            column=("column", lambda s: ";".join(dict.fromkeys(s))),
-            problem=("problem", lambda s: "; ".join(dict.fromkeys(s))),
-        )
-        raw_json = [json.dumps({k: (None if pd.isna(v) else v) for k, v in row.items()},
-                               ensure_ascii=False)
-                    for row in raw.loc[per_row.index].to_dict("records")]
-        rows = per_row.reset_index().assign(extract=spec.name, raw_values=raw_json)
-        con.register("__rejects", rows)
-        con.execute(f"insert into {WORK}.rejects select extract, source_row, \"column\", problem, "
-                    "raw_values from __rejects")
+    if len(checked.rejects):
+        con.register("__rejects", checked.rejects)
+        con.execute(f"insert into {WORK}.rejects select extract, source_row, \"column\", "
+                    "problem, raw_values from __rejects")
         con.unregister("__rejects")
-    if len(warnings):
-        con.register("__warnings", warnings.assign(extract=spec.name))
-        con.execute(f"insert into {WORK}.value_warnings select extract, source_row, \"column\", "
-                    "problem from __warnings")
+    if len(checked.warnings):
+        con.register("__warnings", checked.warnings)
+        con.execute(f"insert into {WORK}.value_warnings select extract, source_row, "
+                    "\"column\", problem from __warnings")
         con.unregister("__warnings")
-    return len(raw), len(out), len(rejected_rows), len(warnings)
+    return checked.n_read, len(checked.out), len(checked.rejects), len(checked.warnings)
+
+
+def raw_batches(con: duckdb.DuckDBPyConnection, spec: ExtractSpec
+                ) -> Iterator[pd.DataFrame]:
+    """``raw_<name>`` in ``source_row`` order, ``BATCH_ROWS`` rows at a time (one empty
+    batch for an empty extract, so its checked table is still made)."""
+    raw_table = f"{WORK}.{quote_ident('raw_' + spec.name)}"
+    (first, last) = con.execute(f"select min(source_row), max(source_row) from {raw_table}"
+                                ).fetchone()
+    for start in range(first, last + 1, BATCH_ROWS) if first is not None else [0]:
+        batch = con.execute(f"select * from {raw_table} where source_row >= $start and "
+                            "source_row < $stop order by source_row",
+                            {"start": start, "stop": start + BATCH_ROWS}).to_arrow_table()
+        # through Arrow: the text stays Arrow-backed (NA for null), no Python objects
+        yield batch.to_pandas(types_mapper=ARROW_TYPES.get).set_index("source_row")
+
+
+def validate_extracts(con: duckdb.DuckDBPyConnection, specs: dict[str, ExtractSpec],
+                      as_of: pd.Timestamp) -> list[ValidationCounts]:
+    """Validate every raw table into ``work.checked_<name>``, rejects and warnings.
+
+    Batches of every extract are checked ``WORKERS`` at a time on threads, while this
+    thread reads the next batch from DuckDB and writes finished ones in order: the
+    connection is only ever used here, and the tables come out as one pass would make
+    them."""
+    totals = {name: [0, 0, 0, 0] for name in specs}  # read, staged, rejected, nulled
+    pending: deque[tuple[ExtractSpec, bool, Future[Checked]]] = deque()
+
+    def write_oldest() -> None:
+        spec, append, future = pending.popleft()
+        for i, count in enumerate(write_batch(con, spec, future.result(), append)):
+            totals[spec.name][i] += count
+
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        for spec in specs.values():
+            for n, raw in enumerate(raw_batches(con, spec)):
+                pending.append((spec, n > 0, pool.submit(check_batch, spec, as_of, raw)))
+                del raw
+                if len(pending) > WORKERS:
+                    write_oldest()
+        while pending:
+            write_oldest()
+    load_rejected = dict(con.execute(
+        f"select extract, count(*) from {WORK}.{LOAD_REJECTS} group by extract").fetchall())
+    return [ValidationCounts(extract=name, rows_read=read + load_rejected.get(name, 0),
+                             rows_staged=staged,
+                             rows_rejected=rejected + load_rejected.get(name, 0),
+                             values_nulled=nulled)
+            for name, (read, staged, rejected, nulled) in totals.items()]
 
 
 def validate_all(con: duckdb.DuckDBPyConnection, specs: dict[str, ExtractSpec],
@@ -199,6 +241,6 @@ def validate_all(con: duckdb.DuckDBPyConnection, specs: dict[str, ExtractSpec],
                 f"\"row\", \"column\", problem, raw_values from {WORK}.{LOAD_REJECTS}")
     con.execute(f"create or replace table {WORK}.value_warnings (extract varchar, \"row\" "
                 "bigint, \"column\" varchar, problem varchar)")
-    counts = [validate_extract(con, spec, as_of) for spec in specs.values()]
+    counts = validate_extracts(con, specs, as_of)
     run_steps(con, [f"staging/stg_{name}" for name in specs])
     return counts

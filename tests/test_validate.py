@@ -232,9 +232,13 @@ def test_vectorised_upn_check_agrees_with_python_stdnum():
     assert 0.2 < got.iloc[:-1].mean() < 0.6  # both outcomes well represented
 
 
-def test_validation_in_batches_gives_what_one_batch_gives(run_validation, monkeypatch):
-    """Rows are validated BATCH_ROWS at a time; with batches of 3 rows the staged rows,
-    rejects, warnings and counts are those of one batch."""
+@pytest.mark.parametrize("workers", [1, 3])
+def test_validation_in_batches_gives_what_one_batch_gives(run_validation, monkeypatch,
+                                                          workers):
+    """Rows are validated BATCH_ROWS at a time, WORKERS batches at once; with batches of 3
+    rows, checked one or three at a time, the staged rows, rejects, warnings and counts
+    are those of one batch."""
+    monkeypatch.setattr(validate, "WORKERS", workers)
     upn_bad = UPN[1:] + ("A" if UPN[-1] != "A" else "B")
     rows = [pupil_term(), pupil_term(date_of_birth="31/02/2012"), pupil_term(upn=upn_bad),
             pupil_term(term="winter"), pupil_term(postcode="not a postcode"), pupil_term(),
