@@ -99,9 +99,10 @@ def connected_components(con: duckdb.DuckDBPyConnection, edges: str, out: str) -
 def score_pairs(con: duckdb.DuckDBPyConnection, config: Linkage) -> dict[str, int]:
     """``link_scores`` from the probabilistic model over ``link_profiles``."""
     started = time.perf_counter()
-    profiles = con.execute(f"select * from {WORK}.link_profiles").to_arrow_table()
     database = database_path(con)
     with memory_lent(con):
+        # streamed, never held whole: the model's database keeps its own copy
+        profiles = con.execute(f"select * from {WORK}.link_profiles").fetch_record_batch()
         scores, summary = link_model.score(profiles, config,
                                            spill_folder(database, "model") if database
                                            else None)
@@ -114,7 +115,7 @@ def score_pairs(con: duckdb.DuckDBPyConnection, config: Linkage) -> dict[str, in
         $n_profiles as n_profiles, $n_scored as n_pairs_scored,
         $seconds as seconds""",
                 {"m_from": summary["m_from"], "label_pairs": summary["label_pairs"],
-                 "n_profiles": profiles.num_rows, "n_scored": scores.num_rows,
+                 "n_profiles": summary["n_profiles"], "n_scored": scores.num_rows,
                  "seconds": seconds})
     log.info("link: model trained on %s (%d labelled pairs), %d pairs scored in %.1fs",
              summary["m_from"], summary["label_pairs"], scores.num_rows, seconds)

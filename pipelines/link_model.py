@@ -254,12 +254,16 @@ def with_unseen_levels(model: dict[str, Any], n_labels: int, n_random: int) -> d
     return model
 
 
-def score(profiles: pa.Table, config: Linkage, temp_directory: Path | None = None
-          ) -> tuple[pa.Table, dict[str, Any]]:
+def score(profiles: pa.Table | pa.RecordBatchReader, config: Linkage,
+          temp_directory: Path | None = None) -> tuple[pa.Table, dict[str, Any]]:
     """Train the model on ``profiles`` and score the blocked pairs of different clusters.
 
+    ``profiles`` may be a stream of record batches, copied in as it is read: a region's
+    profiles are over a gigabyte in Arrow, and held while the model ran they were that
+    much of the run's peak memory.
+
     Returns the scored pairs at or above the review threshold, and a summary of the
-    training (method used for m, number of labelled pairs, blocked pairs scored).
+    training (method used for m, number of labelled pairs, profiles).
     """
     con = duckdb.connect()
     try:
@@ -274,7 +278,7 @@ def score(profiles: pa.Table, config: Linkage, temp_directory: Path | None = Non
                 on {PRIOR_RULES[0]} and l.unique_id < r.unique_id)""").fetchone()
         if n_prior == 0 or (labels < config.min_label_pairs and n_profiles < MIN_EM_PROFILES):
             return EMPTY.empty_table(), {"m_from": "not trained (too little data)",
-                                      "label_pairs": labels}
+                                      "label_pairs": labels, "n_profiles": n_profiles}
         db_api = DuckDBAPI(connection=con)
         linker = Linker(db_api.register("profiles"), settings(), log_level=logging.WARNING)
         training = linker.training
@@ -305,6 +309,6 @@ def score(profiles: pa.Table, config: Linkage, temp_directory: Path | None = Non
             from {predictions.physical_name}
             where cluster_id_l <> cluster_id_r
             order by unique_id_l, unique_id_r""").to_arrow_table()
-        return scores, {"m_from": method, "label_pairs": labels}
+        return scores, {"m_from": method, "label_pairs": labels, "n_profiles": n_profiles}
     finally:
         con.close()
