@@ -113,8 +113,10 @@ def typed(df: pd.DataFrame, spec: ExtractSpec) -> pd.DataFrame:
 # rows as one pandas frame took 10 GiB).
 BATCH_ROWS = 500_000
 ARROW_TYPES = {pyarrow.string(): pd.StringDtype("pyarrow")}
-# Batches checked at once, one per core: pandera's checks on Arrow-backed text spend much
-# of their time outside the GIL (measured in docs/decisions.md, "Validation in batches").
+# Batches checked at once, one per core up to four (each batch in flight holds a few
+# hundred MB; two were measured, on a 2-core machine): pandera's checks on Arrow-backed
+# text spend much of their time outside the GIL (docs/decisions.md, "Validation in
+# batches").
 WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 
