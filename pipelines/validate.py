@@ -219,7 +219,6 @@ def validate_extracts(con: duckdb.DuckDBPyConnection, specs: dict[str, ExtractSp
         for spec in specs.values():
             for n, raw in enumerate(raw_batches(con, spec)):
                 pending.append((spec, n > 0, pool.submit(check_batch, spec, as_of, raw)))
-                del raw
                 if len(pending) > WORKERS:
                     write_oldest()
         while pending:

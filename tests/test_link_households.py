@@ -41,6 +41,12 @@ def persons_of(con, surname: str) -> list[tuple]:
         where p.surname = $s group by all order by 1""", {"s": surname}).fetchall()
 
 
+def household_keys(con) -> tuple[dict[str, str], dict[str, str]]:
+    """Each person's household key and person id, by forename (unique in these tests)."""
+    rows = con.execute("select forename, household_key, person_id from work.persons").fetchall()
+    return {f: key for f, key, _ in rows}, {f: pid for f, _, pid in rows}
+
+
 def test_nickname_case_and_punctuation_still_link_on_name_and_dob(extracts, tmp_path):
     claimant(extracts, "AB000001C", person("William", "O'Brien", "1980-04-05",
                                           "1 Oak Close", "CH41 1AA"))
@@ -145,8 +151,7 @@ def test_an_address_that_could_be_several_places_pools_no_strangers(extracts, tm
     claimant(extracts, "AB000005E", person("Ed", "Ash", "1985-07-08", "29 Victoria Street",
                                           ""))
     con = run(extracts, tmp_path)
-    keys = dict(con.execute("select forename, household_key from work.persons").fetchall())
-    ids = dict(con.execute("select forename, person_id from work.persons").fetchall())
+    keys, ids = household_keys(con)
     assert keys["Fay"] == keys["Ann"] == "A:CH41 1AA|29|VICTORIA"
     assert {keys[p] for p in ("Cy", "Di", "Hal")} == {"P:" + ids[p] for p in ("Cy", "Di", "Hal")}
     assert len({keys[p] for p in ("Ann", "Bob", "Gil", "Cy", "Di", "Ed", "Hal")}) == 7
@@ -173,8 +178,7 @@ def test_an_unpostcoded_address_naming_its_town_is_that_towns(extracts, tmp_path
     claimant(extracts, "AB000005C", person("Ed", "Ash", "1985-07-08", "14 Church Road", ""))
     claimant(extracts, "AB000006C", person("Fay", "Lee", "1981-02-03", "14 Church Road", ""))
     con = run(extracts, tmp_path)
-    keys = dict(con.execute("select forename, household_key from work.persons").fetchall())
-    ids = dict(con.execute("select forename, person_id from work.persons").fetchall())
+    keys, ids = household_keys(con)
     assert keys["Cy"] == keys["Gus"] == keys["Ann"] == "A:CH44 1AA|14|CHURCH"
     assert keys["Di"] == keys["Bob"] == "A:CH63 9ZZ|14|CHURCH"
     assert keys["Ed"] == "P:" + ids["Ed"]
@@ -195,7 +199,7 @@ def test_a_postcoded_address_naming_no_town_is_in_the_town_its_key_is_written_wi
     claimant(extracts, "AB000004C", person("Di", "Ray", "1991-02-03",
                                           "3 FAIRBY ST, BOLTON", ""))
     con = run(extracts, tmp_path)
-    keys = dict(con.execute("select forename, household_key from work.persons").fetchall())
+    keys, _ = household_keys(con)
     assert keys["Di"] == keys["Cy"] == "A:BL1 1AA|3|FAIRBY"
     assert keys["Ann"] == keys["Bob"] == "A:BB37 1SH|3|FAIRBY"
 
@@ -220,8 +224,7 @@ def test_an_address_that_could_be_several_places_is_the_one_of_the_same_surname(
     claimant(extracts, "AB000004C", person("Zed", surname, "1990-06-07", "29 Victoria St",
                                           ""))
     con = run(extracts, tmp_path)
-    keys = dict(con.execute("select forename, household_key from work.persons").fetchall())
-    ids = dict(con.execute("select forename, person_id from work.persons").fetchall())
+    keys, ids = household_keys(con)
     assert keys["Zed"] == (keys[joins] if joins else "P:" + ids["Zed"])
 
 
@@ -240,8 +243,7 @@ def test_a_surname_home_in_another_town_is_not_the_place(extracts, tmp_path):
     claimant(extracts, "AB000006C", person("Fay", "Lee", "1981-02-03",
                                           "29 Victoria St, Bolton", ""))
     con = run(extracts, tmp_path)
-    keys = dict(con.execute("select forename, household_key from work.persons").fetchall())
-    ids = dict(con.execute("select forename, person_id from work.persons").fetchall())
+    keys, ids = household_keys(con)
     assert keys["Cal"] == keys["Dan"] == "A:BB1 1AA|29|VICTORIA"
     assert keys["Fay"] == "P:" + ids["Fay"]
 

@@ -170,23 +170,24 @@ placed as (
     -- decides; failing one, a surname a typo away (Jaro-Winkler at least 0.92, the
     -- model's close-name level). With none or several such places, the person is a
     -- household of their own
-    select person_id,
-        case when count(distinct household_key) filter (where same_surname) = 1
-            then min(household_key) filter (where same_surname)
-            else min(household_key) end as household_key
+    select person_id, case when n_same = 1 then same_key else close_key end as household_key
     from (
-        select a.person_id, o.household_key, a.surname_key = o.surname_key as same_surname
+        select
+            a.person_id,
+            count(distinct o.household_key) filter (where a.surname_key = o.surname_key)
+                as n_same,
+            min(o.household_key) filter (where a.surname_key = o.surname_key) as same_key,
+            count(distinct o.household_key) as n_close,
+            min(o.household_key) as close_key
         from homes as a
         join homes as o using (flat_key, number_key, street)
         left join place_localities as l on l.household_key = o.household_key
         where a.household_key is null and o.household_key is not null
             and same_locality(a.locality, l.locality)
             and jaro_winkler_similarity(a.surname_key, o.surname_key) >= 0.92
+        group by a.person_id
     )
-    group by person_id
-    having count(distinct household_key) filter (where same_surname) = 1
-        or (count(*) filter (where same_surname) = 0
-            and count(distinct household_key) = 1)
+    where n_same = 1 or (n_same = 0 and n_close = 1)
 ),
 
 current_address as (

@@ -6,11 +6,11 @@
 -- same locality where both name one ("14 Church Road, Wallasey" is not the one in
 -- Bebington). A postcoded address's locality is every town its address key is written
 -- with (key_locality), so "3/55 Fairby Street, BB37 1SH", naming none, is still not the
--- Fairby Street of Bolton. Where there are several it names no household: "29 Victoria Street" of
--- several towns would pool strangers from each into one family (most of the cohort's
--- false families at 200,000 households), and persons.sql places the person: by a record
--- that does name one, else where someone of their surname lives, else in a household of
--- their own.
+-- Fairby Street of Bolton. Where there are several it names no household: "29 Victoria
+-- Street" of several towns would pool strangers from each into one family (most of the
+-- cohort's false families at 200,000 households), and persons.sql places the person: by
+-- a record that does name one, else where someone of their surname (or one a typo away)
+-- lives, else in a household of their own.
 with written as (
     select a.* from std_addresses as a
     where exists (
