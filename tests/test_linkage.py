@@ -259,6 +259,8 @@ def test_review_queue_priority_is_what_a_decision_could_change_in_the_cohort(con
     ("2012-03-14", "2012-03-25", False),  # two digits
     ("2012-03-04", "2012-09-21", False),  # the same year only: a sibling, not a slip
     ("2008-02-25", "1998-02-25", True),   # the decade digit of 08 slipped to 98
+    ("2008-02-25", "1999-02-25", False),  # nine years: not a slipped decade
+    ("2008-02-25", "1997-02-25", False),  # eleven years
     ("2008-02-25", "1988-02-25", False),  # twenty years
     ("2008-02-25", "1998-02-26", False),  # a decade and a day
     ("2012-03-04", None, True),           # unknown: nothing says otherwise
