@@ -1,8 +1,9 @@
 """Scale benchmark: screen generated boroughs of several sizes and write bench/results.md.
 
 For each size (households): generate the extracts (timed apart: not part of a run), time
-DuckDB's plain scan of the same files (``count(*)`` over every extract: the floor no
-pipeline can beat), then screen them in a child process without the Prefect engine,
+DuckDB alone on the same files twice (its plain scan, ``count(*)`` over every extract, and
+its storing of every extract in a database file: the floors), then screen them in a child
+process without the Prefect engine,
 timing each step and reading the child's peak memory. The smallest size is also screened
 through the Prefect flow, and the difference is reported as engine overhead. Cohort and
 link quality are scored against the generator's truth.
@@ -27,7 +28,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines import __version__, quality, sample
-from pipelines.db import connect, memory_limit
+from pipelines.db import configure, connect, memory_limit, quote_ident
 from pipelines.extract import sniff
 
 AS_OF = dt.date(2025, 9, 30)
@@ -49,13 +50,19 @@ def generate(size: int, work: Path, seed: int) -> tuple[Path, float]:
 FLOOR_REPEATS = 3
 
 
-def floor(folder: Path) -> tuple[float, int]:
+def duckdb_encodings(folder: Path) -> dict[Path, str]:
+    """Every CSV extract with the encoding DuckDB reads it in (DuckDB reads no
+    Windows-1252; Latin-1 splits such a file into the same rows)."""
+    return {path: "latin-1" if sniff(path)[0] == "cp1252" else "utf-8"
+            for path in sorted(folder.glob("*.csv"))}
+
+
+def scan_floor(folder: Path) -> tuple[float, int]:
     """Seconds for DuckDB to count the rows of every extract (the best of
     ``FLOOR_REPEATS`` scans: the first may read the files from disk, the screening finds
-    them cached), and the rows counted."""
-    # DuckDB reads no Windows-1252; Latin-1 splits such a file into the same rows
-    encodings = {path: "latin-1" if sniff(path)[0] == "cp1252" else "utf-8"
-                 for path in sorted(folder.glob("*.csv"))}
+    them cached), and the rows counted. Counting parses every field: counting every
+    column's values instead takes about 1.2 times as long (docs/decisions.md)."""
+    encodings = duckdb_encodings(folder)
     con = duckdb.connect()
     times = []
     for _ in range(FLOOR_REPEATS):
@@ -68,6 +75,31 @@ def floor(folder: Path) -> tuple[float, int]:
         times.append(time.perf_counter() - started)
     con.close()
     return min(times), rows
+
+
+def store_floor(folder: Path, scratch: Path) -> float:
+    """Seconds for DuckDB to store every extract, all text, as a table of a new database
+    file (checkpointed), with the run's memory limit: what the load step's ``raw_*``
+    tables cost DuckDB itself, with none of familyscreen's code (best of
+    ``FLOOR_REPEATS``)."""
+    encodings = duckdb_encodings(folder)
+    times = []
+    for _ in range(FLOOR_REPEATS):
+        scratch.mkdir(parents=True, exist_ok=True)
+        database = scratch / "store-floor.duckdb"
+        database.unlink(missing_ok=True)
+        started = time.perf_counter()
+        con = duckdb.connect(str(database))
+        configure(con, scratch / "store-floor.duckdb.tmp")
+        for path, encoding in encodings.items():
+            con.execute(f"create table {quote_ident(path.stem.lower())} as select * from "
+                        "read_csv($p, all_varchar = true, encoding = $e)",
+                        {"p": str(path), "e": encoding})
+        con.execute("checkpoint")
+        con.close()
+        times.append(time.perf_counter() - started)
+        database.unlink()
+    return min(times)
 
 
 def child(folder: Path, out: Path) -> None:
@@ -158,7 +190,12 @@ STEP_GROUPS = ["load", "validate", "standardise", "link", "households", "criteri
                "outputs"]
 
 
+def step_cells(values: dict[str, float], fmt: str) -> str:
+    return " | ".join(format(values.get(s, 0), fmt) for s in STEP_GROUPS)
+
+
 def report(results: list[dict], path: Path) -> None:
+    steps_header = " | ".join(s.capitalize() for s in STEP_GROUPS)
     lines = [
         "# Scale benchmark",
         "",
@@ -167,24 +204,44 @@ def report(results: list[dict], path: Path) -> None:
         "",
         "Times are wall-clock seconds of the screening without the Prefect engine "
         "(`steps.execute`, one child process per size); peak memory is that process's "
-        "maximum resident set. The floor is DuckDB counting the rows of every extract "
-        f"(`select count(*) from read_csv(...)`, best of {FLOOR_REPEATS}). Generation is "
-        "not part of a run. *Peak in* is the step during which the peak was reached.",
+        "maximum resident set, and *peak in* the step during which it was reached. "
+        "Generation is not part of a run.",
         "",
-        "| Households | Input rows | Generate (s) | Floor (s) | "
-        + " | ".join(s.capitalize() for s in STEP_GROUPS)
-        + " | Total (s) | × floor | Rows/s | Floor rows/s | Peak memory (GiB) | Peak in |",
-        "|" + "---:|" * (len(STEP_GROUPS) + 9) + "---|",
+        f"| Households | Input rows | Generate (s) | {steps_header} | Total (s) | "
+        "Peak memory (GiB) | Peak in |",
+        "|" + "---:|" * (len(STEP_GROUPS) + 5) + "---|",
     ]
     for r in results:
-        steps = r["figures"]["steps"]
+        f = r["figures"]
+        lines.append(f"| {r['size']:,} | {r['rows']:,} | {r['generate']:.0f} | "
+                     f"{step_cells(f['steps'], '.1f')} | {f['total']:.1f} | "
+                     f"{r['peak_gib']:.1f} | {peak_step(f['peaks'])} |")
+    lines += [
+        "",
+        "Two floors, each the best of "
+        f"{FLOOR_REPEATS}: the *scan* floor is DuckDB counting the rows of every extract "
+        "(`select count(*) from read_csv(...)`, which parses every field); the *store* "
+        "floor is DuckDB storing every extract, all text, as a table of a new database "
+        "file: what the load step's raw tables cost DuckDB alone. Why both: "
+        "docs/decisions.md, \"The benchmark's floors\".",
+        "",
+        "| Households | Rows/s | Scan floor (s) | × scan floor | Store floor (s) | "
+        "× store floor | Load ÷ store floor |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
         total = r["figures"]["total"]
-        lines.append(
-            f"| {r['size']:,} | {r['rows']:,} | {r['generate']:.0f} | {r['floor']:.1f} | "
-            + " | ".join(f"{steps.get(s, 0):.1f}" for s in STEP_GROUPS)
-            + f" | {total:.1f} | {total / r['floor']:.1f} | {r['rows'] / total:,.0f} | "
-              f"{r['rows'] / r['floor']:,.0f} | {r['peak_gib']:.1f} | "
-              f"{peak_step(r['figures']['peaks'])} |")
+        load = r["figures"]["steps"].get("load", 0)
+        lines.append(f"| {r['size']:,} | {r['rows'] / total:,.0f} | {r['floor']:.1f} | "
+                     f"{total / r['floor']:.0f} | {r['store_floor']:.1f} | "
+                     f"{total / r['store_floor']:.1f} | {load / r['store_floor']:.2f} |")
+    lines += ["", "Cost per input row (microseconds), by step: a step whose cost grows faster "
+              "than its input shows here as a rising figure.", "",
+              f"| Households | {steps_header} | Total |", "|" + "---:|" * (len(STEP_GROUPS) + 2)]
+    for r in results:
+        per_row = {k: v / r["rows"] * 1e6 for k, v in r["figures"]["steps"].items()}
+        lines.append(f"| {r['size']:,} | {step_cells(per_row, '.2f')} | "
+                     f"{r['figures']['total'] / r['rows'] * 1e6:.2f} |")
     lines += ["", "| Households | People | Families | Cohort | Pairs scored | "
               "Link precision | Link recall | Cohort precision | Cohort recall |",
               "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -228,11 +285,13 @@ def main() -> None:
     results = []
     for n, size in enumerate(sorted(args.sizes)):
         folder, generate_seconds = generate(size, args.work, args.seed)
-        floor_seconds, rows = floor(folder)
+        floor_seconds, rows = scan_floor(folder)
+        store_seconds = store_floor(folder, args.work / "floor")
         out = args.work / f"out-{size}"
         figures, peak = screen_in_child(folder, out)
         result = {"size": size, "rows": rows, "generate": generate_seconds,
-                  "floor": floor_seconds, "figures": figures, "peak_gib": peak}
+                  "floor": floor_seconds, "store_floor": store_seconds, "figures": figures,
+                  "peak_gib": peak}
         if n == 0:
             try:
                 result["prefect_overhead"] = prefect_overhead(folder,

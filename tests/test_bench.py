@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.scale import peak_step
+from bench.scale import peak_step, report
 
 
 def test_the_peak_is_in_the_first_step_that_reached_it():
@@ -11,3 +11,22 @@ def test_the_peak_is_in_the_first_step_that_reached_it():
     peaks = {"load": 100, "validate": 500, "link": 900, "households": 900, "outputs": 900}
     assert peak_step(peaks) == "link"
     assert peak_step({"load": 700, "validate": 700}) == "load"
+
+
+def test_the_report_divides_by_both_floors_and_by_the_input_rows(tmp_path):
+    """Each ratio is the run's total over its floor, the load step over the store floor,
+    and a step's cost per input row is its seconds over the rows, in microseconds."""
+    steps = {"load": 3.0, "validate": 4.0, "standardise": 2.0, "link": 20.0,
+             "households": 1.0, "criteria": 1.0, "cohort": 1.0, "outputs": 8.0}
+    figures = {"steps": steps, "peaks": dict.fromkeys(steps, 100), "total": 40.0,
+               "persons": 10, "families": 5, "cohort": 2, "pairs_scored": 7,
+               "review": [1, 2, 3, 4], "cohort_precision": 1.0, "cohort_recall": 1.0,
+               "pair_precision": 1.0, "pair_recall": 1.0}
+    result = {"size": 1_000, "rows": 2_000_000, "generate": 1.0, "floor": 0.5,
+              "store_floor": 2.0, "figures": figures, "peak_gib": 1.5}
+    path = tmp_path / "results.md"
+    report([result], path)
+    rows = [line for line in path.read_text().splitlines() if line.startswith("| 1,000 |")]
+    assert "| 1,000 | 50,000 | 0.5 | 80 | 2.0 | 20.0 | 1.50 |" in rows
+    assert ("| 1,000 | 1.50 | 2.00 | 1.00 | 10.00 | 0.50 | 0.50 | 0.50 | 4.00 | 20.00 |"
+            in rows)
