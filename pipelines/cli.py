@@ -1,5 +1,7 @@
 """The ``familyscreen`` command: ``familyscreen screen|claims --extracts DIR --as-of
-YYYY-MM-DD --out DIR [--db FILE] [--criteria FILE]`` runs the screening or claims flow.
+YYYY-MM-DD --out DIR [--db FILE] [--criteria FILE]`` runs the screening or claims flow;
+``familyscreen screen-region --region DIR`` a screening of every authority of a region on
+a Prefect server's workers.
 
 Exit 0 on success (rows may have been rejected), 2 with a one-line reason on stderr when
 the run cannot go ahead.
@@ -15,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from pipelines import analyst
+from pipelines import analyst, region
 from pipelines.db import RunError
 from pipelines.runs import DB_NAME, parse_as_of
 
@@ -31,6 +33,16 @@ def parser() -> argparse.ArgumentParser:
         cmd.add_argument("--out", required=True, help="folder for the outputs")
         cmd.add_argument("--db", help="DuckDB file (default: familyscreen.duckdb in --out)")
         cmd.add_argument("--criteria", help="rule set YAML (default: criteria/phase1.yaml)")
+    area = sub.add_parser("screen-region", help="screen every authority of a region on a "
+                                                "Prefect server's workers, one run each")
+    area.add_argument("--region", required=True,
+                      help="folder of authority folders, each holding extracts/")
+    area.add_argument("--as-of", help="the date every authority is screened as at "
+                                      "(default: today)")
+    area.add_argument("--deployment", default="screen/monthly-screening",
+                      help="the screening deployment to run (default: %(default)s)")
+    area.add_argument("--criteria", help="rule set YAML for every authority (default: the "
+                                         "deployment's)")
     check = sub.add_parser("validate", help="check a folder of extracts; print the rejects "
                                             "summary (nothing is written)")
     check.add_argument("--extracts", required=True, help="folder of extract files")
@@ -61,7 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         # arguments an analyst can fix are checked before the engine starts
         as_of = parse_as_of(args.as_of) if args.as_of else dt.date.today()
-        if not Path(args.extracts).is_dir():
+        if args.command == "screen-region":
+            region.require_server()
+            region.authorities(Path(args.region))
+        elif not Path(args.extracts).is_dir():
             raise RunError(f"{args.extracts}: extracts folder not found")
         if args.command == "validate":
             print(analyst.check_extracts(Path(args.extracts), as_of))
@@ -78,6 +93,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from pipelines import flows  # imported late: Prefect is slow to import
 
     try:
+        if args.command == "screen-region":
+            states = flows.screen_region(region=args.region, as_of=as_of.isoformat(),
+                                         deployment=args.deployment,
+                                         criteria_file=args.criteria)
+            print(f"familyscreen: {len(states)} authorities screened as at "
+                  f"{as_of.isoformat()}; outputs in {args.region}/<authority>/out")
+            return 0
         counts = getattr(flows, args.command)(
             extracts=args.extracts, as_of=args.as_of, out=args.out, db=args.db,
             criteria_file=args.criteria)

@@ -10,13 +10,20 @@ output folder. Called as ``screen.fn(...)`` (no flow run), the steps run directl
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
+from uuid import UUID
 
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
+from prefect.client.orchestration import get_client
 from prefect.context import FlowRunContext
+from prefect.deployments import run_deployment
+from prefect.exceptions import ObjectNotFound
 
+from pipelines import region as regions
 from pipelines import runs, steps
+from pipelines.db import RunError
 
 TASKS = {step: task(step, name=name, persist_result=False)
          for sequence in steps.STEPS.values() for name, step in sequence}
@@ -63,3 +70,52 @@ def claims(extracts: str, out: str, as_of: str | None = None, db: str | None = N
     needs a database holding the screening runs that identified the families.
     """
     return execute("claims", extracts, out, as_of, db, criteria_file)
+
+
+def wait_for(started: dict[str, UUID], poll_seconds: float) -> dict[str, str]:
+    """Each flow run's final state type (``COMPLETED``, ``FAILED``, ``CRASHED``,
+    ``CANCELLED``), polled until all are final; in the order given."""
+    states: dict[str, str] = {}
+    with get_client(sync_client=True) as client:
+        while len(states) < len(started):
+            for name, run_id in started.items():
+                state = None if name in states else client.read_flow_run(run_id).state
+                if state is not None and state.is_final():
+                    states[name] = state.type.value
+            if len(states) < len(started):
+                time.sleep(poll_seconds)
+    return {name: states[name] for name in started}
+
+
+@flow(name="screen-region", persist_result=False, log_prints=False)
+def screen_region(region: str, as_of: str | None = None,
+                  deployment: str = "screen/monthly-screening",
+                  criteria_file: str | None = None, poll_seconds: float = 5.0
+                  ) -> dict[str, str]:
+    """Screen every authority of a region (``<region>/<authority>/extracts/``, see
+    :mod:`pipelines.region`) as at one date: one run of ``deployment`` per authority, all
+    triggered at once for the work pool's workers to share, then waited for. Returns each
+    authority's final state.
+
+    ``as_of`` defaults to today, fixed here so that every authority is screened as at the
+    same date whenever its run starts. One authority's failure stops none of the others;
+    the region's run fails after all have ended, naming those that did not complete.
+    """
+    as_of = as_of or dt.date.today().isoformat()
+    started: dict[str, UUID] = {}
+    for folder in regions.authorities(Path(region)):
+        try:
+            run = run_deployment(deployment, timeout=0, flow_run_name=f"{folder.name} {as_of}",
+                                 parameters=regions.parameters(folder, as_of, criteria_file))
+        except ObjectNotFound as exc:
+            raise RunError(f"deployment {deployment} is not on the Prefect server: deploy it "
+                           "(prefect deploy --all)") from exc
+        started[folder.name] = run.id
+    states = wait_for(started, poll_seconds)
+    create_markdown_artifact(regions.summary_markdown(as_of, states), key="familyscreen-region",
+                             description=f"region screening as at {as_of}")
+    failed = [name for name, state in states.items() if state != "COMPLETED"]
+    if failed:
+        raise RunError(f"{len(failed)} of {len(states)} authorities did not complete: "
+                       + ", ".join(f"{name} ({states[name].lower()})" for name in failed))
+    return states

@@ -1,6 +1,6 @@
-"""The scheduled deployment on a real Prefect server: deploy from prefect.yaml, trigger a
-run through the CLI, let a process worker run it, check it completed and what it wrote;
-everything started is stopped."""
+"""The scheduled deployment on a real Prefect server: deploy from prefect.yaml, trigger
+runs through the CLI, let process workers run them, check they completed and what they
+wrote; everything started is stopped."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import json
 import shutil
 import socket
 import subprocess
+import sys
 
 import httpx
 import pytest
@@ -21,27 +22,76 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.engine
-def test_deployment_runs_on_a_real_prefect_server(tmp_path):
-    data = tmp_path / "data"
+@pytest.fixture(scope="module")
+def prefect_server(tmp_path_factory):
+    """A Prefect server on a free port with the deployments of prefect.yaml: (its
+    environment, the data folder its monthly screening reads)."""
+    home = tmp_path_factory.mktemp("prefect-server")
+    data = home / "data"
     shutil.copytree(ROOT / "data" / "sample", data / "extracts")
     port = free_port()
-    env = serve.environment(tmp_path / "prefect", port, data)
-    server = serve.start_server(env, port, tmp_path / "server.log")
+    env = serve.environment(home / "prefect", port, data)
+    server = serve.start_server(env, port, home / "server.log")
     try:
         serve.deploy(env)
-        serve.prefect(env, "deployment", "run", "screen/monthly-screening",
-                      "--param", "as_of=2025-09-30")
-        worker = subprocess.run(
-            [serve.PREFECT, "worker", "start", "--pool", serve.POOL, "--run-once"],
-            env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
-        assert worker.returncode == 0, worker.stderr[-2000:]
-        runs = httpx.post(f"{env['PREFECT_API_URL']}/flow_runs/filter", json={},
-                          timeout=30).json()
-        screening = [r for r in runs if r["parameters"].get("as_of") == "2025-09-30"]
-        assert [r["state_type"] for r in screening] == ["COMPLETED"], json.dumps(runs)[:2000]
+        yield env, data
     finally:
         serve.stop(server)
     assert server.poll() is not None
+
+
+def flow_runs(env: dict[str, str]) -> list[dict]:
+    return httpx.post(f"{env['PREFECT_API_URL']}/flow_runs/filter", json={},
+                      timeout=30).json()
+
+
+@pytest.mark.engine
+def test_deployment_runs_on_a_real_prefect_server(prefect_server):
+    env, data = prefect_server
+    serve.prefect(env, "deployment", "run", "screen/monthly-screening",
+                  "--param", "as_of=2025-09-30")
+    worker = subprocess.run(
+        [serve.PREFECT, "worker", "start", "--pool", serve.POOL, "--run-once"],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert worker.returncode == 0, worker.stderr[-2000:]
+    runs = flow_runs(env)
+    screening = [r for r in runs if r["parameters"].get("as_of") == "2025-09-30"
+                 and r["parameters"].get("out") == str(data / "out")]
+    assert [r["state_type"] for r in screening] == ["COMPLETED"], json.dumps(runs)[:2000]
     manifest = json.loads((data / "out" / "run_manifest.json").read_text())
     assert manifest["as_of"] == "2025-09-30" and manifest["counts"]["cohort"] == 72
+
+
+@pytest.mark.engine
+def test_a_region_screens_every_authority_on_the_workers_and_names_the_one_that_failed(
+        prefect_server, tmp_path):
+    """One run per authority, as the region's subflows, at the region's as-of date; an
+    authority whose extracts are missing fails alone, and the region names it."""
+    env, _ = prefect_server
+    region = tmp_path / "region"
+    for name in ("halton", "wirral"):
+        shutil.copytree(ROOT / "data" / "sample", region / name / "extracts")
+    (region / "sefton" / "extracts").mkdir(parents=True)  # nothing supplied yet
+    worker = subprocess.Popen(
+        [serve.PREFECT, "worker", "start", "--pool", serve.POOL, "--limit", "2"],
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "pipelines.cli", "screen-region", "--region", str(region),
+             "--as-of", "2025-09-30"],
+            env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    finally:
+        serve.stop(worker)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert done.stderr.strip().endswith(
+        "familyscreen: 1 of 3 authorities did not complete: sefton (failed)"), done.stderr
+    for name in ("halton", "wirral"):
+        manifest = json.loads((region / name / "out" / "run_manifest.json").read_text())
+        assert manifest["as_of"] == "2025-09-30" and manifest["counts"]["cohort"] == 72
+    runs = {r["name"]: r for r in flow_runs(env)}
+    assert {name: runs[f"{name} 2025-09-30"]["state_type"]
+            for name in ("halton", "sefton", "wirral")} == {
+        "halton": "COMPLETED", "sefton": "FAILED", "wirral": "COMPLETED"}
+    assert all(runs[f"{name} 2025-09-30"]["parent_task_run_id"]
+               for name in ("halton", "sefton", "wirral"))
