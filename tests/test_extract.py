@@ -146,3 +146,39 @@ def test_parquet_columns_become_text_with_iso_dates_and_whole_numbers(con, tmp_p
     df = raw(con, "gazetteer")
     assert df["uprn"].tolist() == ["100", "200"]
     assert df["surveyed"].tolist() == ["2024-05-01", "2024-06-02"]
+
+
+def test_a_file_of_many_blocks_is_numbered_across_them_and_ragged_rows_found_in_any(
+        con, tmp_path, monkeypatch):
+    """Files reach DuckDB a block at a time: numbering carries on from block to block,
+    and a ragged row in a late block still sets the whole file apart for exact numbers."""
+    monkeypatch.setattr(extract, "BLOCK_BYTES", 4096)
+    rows = [ROW.replace("Ann", f"Ann{i}") for i in range(1, 2001)]
+    write(tmp_path, (HEADER + "\n" + "\n".join(rows) + "\n").encode())
+    assert extract.load_extract(con, SPEC, tmp_path).rows_read == 2000
+    df = raw(con)
+    assert df["source_row"].tolist() == list(range(1, 2001))
+    assert (df["forename"] == [f"Ann{i}" for i in range(1, 2001)]).all()
+    rows[1899] = "Ann,Lee,too,few"
+    write(tmp_path, (HEADER + "\n" + "\n".join(rows) + "\n").encode())
+    assert extract.load_extract(con, SPEC, tmp_path).rows_read == 2000
+    df = raw(con)
+    assert len(df) == 1999 and 1900 not in df["source_row"].tolist()
+    assert df.loc[df["source_row"] == 1901, "forename"].item() == "Ann1901"
+    assert con.execute("select source_row from work.load_rejects").fetchall() == [(1900,)]
+
+
+def test_a_parquet_column_is_written_alike_in_every_batch(con, tmp_path):
+    """Whole floats become integers only where the whole file's values are whole: a
+    fractional value in a later batch keeps the column's earlier values as decimals too."""
+    n = 70_000  # more than one batch of pyarrow's 65,536 rows
+    uprn = [100012345678.0 + i for i in range(n)]  # a float's own text: 1.00012345678e+11
+    parcel = [100012345678.0] * (n - 1) + [2.5]
+    table = pa.table({"uprn": uprn, "address": ["1 High St"] * n, "postcode": ["CH41 1AA"] * n,
+                      "ward": ["Oxton"] * n, "parcel": parcel})
+    tmp_path.mkdir(exist_ok=True)
+    pq.write_table(table, tmp_path / "gazetteer.parquet")
+    assert extract.load_extract(con, EXTRACTS["gazetteer"], tmp_path).rows_read == n
+    df = raw(con, "gazetteer")
+    assert df["uprn"].iloc[[0, -1]].tolist() == ["100012345678", str(100012345678 + n - 1)]
+    assert df["parcel"].iloc[[0, -1]].tolist() == ["1.00012345678e+11", "2.5"]
