@@ -20,8 +20,6 @@ import time
 import duckdb
 import numpy as np
 import pyarrow as pa
-from scipy.sparse import coo_array
-from scipy.sparse.csgraph import connected_components as scipy_components
 
 from pipelines import link_model
 from pipelines.criteria import Linkage
@@ -41,14 +39,28 @@ def components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """The smallest node of each node's connected component, for nodes ``0 … n-1`` and
     undirected edges ``left[i] – right[i]``.
 
-    scipy labels the components in its own order; a component's first node in node order
-    is its smallest, which ``np.unique`` finds for every label at once. (A vectorised
-    label propagation in numpy took 5.7 s on a region's 12.5 million edges, scipy 1.5 s.)
+    Vectorised min-label propagation with hooking and pointer jumping: every round each
+    edge pulls both its ends and both their labels down to the smaller label, then every
+    label is replaced by its own label until that settles. A label never rises and is
+    always a node of the same component, so the rounds end when every edge's two ends
+    share a label: the component's smallest node. Rounds grow with the logarithm of a
+    component's diameter, not with the number of records.
     """
-    graph = coo_array((np.ones(len(left), dtype=np.bool_), (left, right)), shape=(n, n))
-    _, labels = scipy_components(graph.tocsr(), directed=False)
-    _, first = np.unique(labels, return_index=True)
-    return first[labels].astype(np.int64)
+    labels = np.arange(n, dtype=np.int64)
+    while True:
+        before = labels
+        labels = labels.copy()
+        low_l, low_r = labels[left], labels[right]
+        pulled = np.minimum(low_l, low_r)
+        for target in (left, right, low_l, low_r):
+            np.minimum.at(labels, target, pulled)
+        while True:
+            jumped = labels[labels]
+            if np.array_equal(jumped, labels):
+                break
+            labels = jumped
+        if np.array_equal(labels, before):
+            return labels
 
 
 def number_records(con: duckdb.DuckDBPyConnection) -> None:
