@@ -33,17 +33,23 @@ CLAIMS_AS_OF = D(2026, 7, 31)
 
 
 def family_households(db: Path, truth: Path) -> dict[str, str]:
-    """family_id → generated household, by most of the family's linked records."""
+    """family_id → generated household, by most of the family's linked records, a tie to
+    the smallest household id (as ``pipelines.quality``: ``mode()`` breaks ties in thread
+    order, and the claims period would differ from one generation to the next)."""
     con = duckdb.connect(str(db), read_only=True)
     rows = con.execute("""
         with t as (select * from read_csv($r, all_varchar = true) where person_id <> ''),
         p as (select * from read_csv($p, all_varchar = true))
-        select fm.family_id, mode(p.household_id)
-        from family_members as fm
-        join person_records as pr using (person_id)
-        join t on t.extract = pr.extract and cast(t.source_row as bigint) = pr.source_row
-        join p on p.person_id = t.person_id
-        group by fm.family_id""",
+        select family_id, first(household_id order by n_records desc, household_id)
+        from (
+            select fm.family_id, p.household_id, count(*) as n_records
+            from family_members as fm
+            join person_records as pr using (person_id)
+            join t on t.extract = pr.extract and cast(t.source_row as bigint) = pr.source_row
+            join p on p.person_id = t.person_id
+            group by all
+        )
+        group by family_id""",
                        {"r": str(truth / "records.csv"), "p": str(truth / "persons.csv")}
                        ).fetchall()
     cohort = {f for (f,) in con.execute("select family_id from cohort").fetchall()}
