@@ -40,8 +40,8 @@ def score(con: duckdb.DuckDBPyConnection, truth: Path) -> Scores:
     run). Each family maps to the truth household most of its members belong to, a tie
     to the smallest household id: a family split evenly between two households scores
     the same on every run (``mode()`` picks among tied values in whatever order DuckDB's
-    threads meet them, and moved a 1,000,000-household run's cohort precision by 0.0001
-    between runs whose outputs were byte-identical)."""
+    threads meet them: two 1,000,000-household runs with byte-identical outputs scored
+    cohort precision 0.9999 and 0.9998)."""
     for name in ("records", "persons", "households"):
         con.execute(f"""create or replace temp table truth_{name} as
             select * from read_csv($p, all_varchar = true)""",

@@ -6,6 +6,7 @@ import csv
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from pipelines import quality
 
@@ -36,16 +37,20 @@ def test_a_family_split_evenly_between_households_is_the_smallest_household_id(t
           [{"household_id": h, **flags, "qualifies": str(h in ("H2", "H5")).lower()}
            for h in ("H1", "H2", "H5", "H9")])
     con = duckdb.connect()
-    con.execute("create table person_records as select * from (values "
-                + ", ".join(f"('{p}', 'asb', {i})" for i, (_, p, _) in
-                            enumerate(people, start=1))
-                + ") as t(person_id, extract, source_row)")
-    con.execute("create table family_members as select * from (values "
-                + ", ".join(f"('{f}', '{p}')" for f, p, _ in people)
-                + ") as t(family_id, person_id)")
-    con.execute("""create table cohort as select * from (values
-        ('F1', true, false, false, false), ('F2', true, false, false, false))
-        as t(family_id, crime_asb, education, work, local_filter)""")
+    tables = {
+        "person_records": pa.table({"person_id": [p for _, p, _ in people],
+                                    "extract": ["asb"] * len(people),
+                                    "source_row": list(range(1, len(people) + 1))}),
+        "family_members": pa.table({"family_id": [f for f, _, _ in people],
+                                    "person_id": [p for _, p, _ in people]}),
+        "cohort": pa.table({"family_id": ["F1", "F2"], "crime_asb": [True, True],
+                            **{f: [False, False] for f in ("education", "work",
+                                                           "local_filter")}}),
+    }
+    for name, table in tables.items():
+        con.register("__rows", table)
+        con.execute(f"create table {name} as select * from __rows")
+        con.unregister("__rows")
 
     scores = quality.score(con, truth)
 
