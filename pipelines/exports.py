@@ -126,6 +126,13 @@ def write_csvs(con: duckdb.DuckDBPyConnection, rules: RuleSet, folder: Path) -> 
                  "order by p.priority, q.match_probability desc, q.profile_key_l, "
                  "q.profile_key_r",
             folder / "review_queue.csv"),
+        # addresses no gazetteer property was found for, most records first, with the
+        # properties they could be
+        "address_review.csv": export_table(
+            con, "select address, postcode, n_records, unresolved_reason, "
+                 f"array_to_string(candidates, ' | ') as candidates from {WORK}.std_address_review "
+                 "order by n_records desc, address, postcode",
+            folder / "address_review.csv"),
     }
 
 

@@ -45,6 +45,19 @@ def report_figures(con: duckdb.DuckDBPyConnection, rules: RuleSet,
                 (select count(*) from {WORK}.persons
                  where contains(upn, ';') or contains(nino, ';')) as n_persons_to_review
         """)[0],
+        "addresses": rows(con, f"""
+            select resolution, count(*) as n_records, count(distinct written) as n_addresses
+            from (
+                select coalesce(m.uprn_method, 'unresolved: ' || m.unresolved_reason)
+                        as resolution,
+                    m.uprn is null as is_unresolved, (r.address, r.postcode) as written
+                from {WORK}.std_person_records as r
+                join {WORK}.std_address_matches as m
+                    on m.address is not distinct from r.address
+                    and m.postcode is not distinct from r.postcode
+            )
+            group by resolution, is_unresolved
+            order by is_unresolved, n_records desc, resolution"""),
         "link_model": rows(con, f"""
             select m.*,
                 (select count(*) from {WORK}.link_candidates where band = 'linked') as n_linked,

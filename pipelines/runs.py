@@ -155,11 +155,17 @@ def write_outputs(con: duckdb.DuckDBPyConnection, run: Run, rules: RuleSet) -> d
     inputs = input_summary(con)
     totals = input_totals(inputs)
     counts = totals | dict(zip(
-        ("persons", "families", "cohort", "new", "cohort_members"),
+        ("persons", "families", "cohort", "new", "cohort_members", "addresses_resolved",
+         "addresses_unresolved", "addresses_ambiguous"),
         con.execute("""select (select count(*) from work.persons),
             (select count(*) from work.families), (select count(*) from work.cohort),
             (select count(*) from work.cohort where status = 'new'),
-            (select count(*) from work.cohort_members)""").fetchone(), strict=True))
+            (select count(*) from work.cohort_members),
+            (select count(*) from work.std_address_matches where uprn is not null),
+            (select count(*) from work.std_address_matches where uprn is null),
+            (select count(*) from work.std_address_matches
+             where unresolved_reason = 'several properties fit equally')""").fetchone(),
+        strict=True))
     with exports.staged_outputs(run.out, run.run_id) as folder:
         exports.write_csvs(con, rules, folder)
         figures = report.report_figures(con, rules, run.compare_run_id)

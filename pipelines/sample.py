@@ -8,8 +8,16 @@ swaps, missing postcodes, addresses written other ways, movers with an old addre
 older records, UK dates, a Windows-1252 file and rows that must be rejected.
 With ``noise=0`` identifiers and names agree exactly across sources.
 
-Truth, in ``<out>/truth/``: ``records.csv`` (extract, source_row → person),
-``persons.csv`` (person → household) and ``households.csv`` (the flags it meets).
+``address_noise`` adds the keying errors UK addresses carry between agencies, at about
+the rates seen in council data: a one-character postcode typo or two characters
+transposed (2% of records), a postcode left out (5%), a flat written a second way ("11/157
+Park Rd", "157 Flat 11 Park Road", "Apartment 11, 157 Park Road"; a third of flats), the
+town left out (10%) and a house name before the number (1%). Its draws come from a random
+stream of their own, so the rest of a borough is the same with or without it.
+
+Truth, in ``<out>/truth/``: ``records.csv`` (extract, source_row → person and the UPRN
+of the home its address describes), ``persons.csv`` (person → household) and
+``households.csv`` (the flags it meets).
 """
 
 from __future__ import annotations
@@ -106,6 +114,10 @@ TOWNS = {"CH": ["Birkenhead", "Wallasey", "Bebington"], "L": ["Liverpool", "Boot
          "WA": ["Warrington", "Widnes", "Runcorn"], "M": ["Manchester", "Salford", "Stockport"],
          "PR": ["Preston", "Chorley", "Leyland"], "BB": ["Blackburn", "Darwen", "Accrington"],
          "BL": ["Bolton", "Farnworth", "Horwich"], "OL": ["Oldham", "Rochdale", "Ashton"]}
+HOUSE_NAMES = ["Rose Cottage", "The Willows", "Ivy House", "Fern Lea", "Oak Lodge",
+               "Holly Bank", "The Laurels", "Brookside"]
+# Characters a postcode typo puts in: a letter for a letter, a digit for a digit.
+POSTCODE_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
 TERM_ENDS = {"autumn": (12, 31, 0), "spring": (3, 31, 1), "summer": (7, 31, 1)}
 TERM_STARTS = {"autumn": (9, 1, 0), "spring": (1, 1, 1), "summer": (4, 1, 1)}
 
@@ -186,8 +198,11 @@ class Generator:
     """Builds one borough; ``write`` puts the extracts and truth in a folder."""
 
     def __init__(self, households: int, seed: int, as_of: dt.date, noise: float,
-                 first: int = 0) -> None:
+                 first: int = 0, address_noise: float = 0.0) -> None:
         self.rng = random.Random(seed)
+        # a stream of its own: address noise changes nothing else in the borough
+        self.address_rng = random.Random(seed * 7919 + 1)
+        self.address_noise = address_noise
         self.first = first  # index of this chunk's first household in the whole borough
         self.as_of = as_of
         self.noise = noise
@@ -197,6 +212,8 @@ class Generator:
             "local_indicators", "gazetteer")}
         self.truth_records: list[tuple[str, str]] = []  # (extract, person_id) in row order
         self.record_truth: dict[str, list[str | None]] = {name: [] for name in self.rows}
+        # the UPRN of the home each row's address describes, in row order
+        self.address_truth: dict[str, list[str | None]] = {name: [] for name in self.rows}
         self.households: list[Household] = []
         self.properties: list[Property] = []
         self._serial = first * 20  # person ids stay unique across chunks
@@ -338,8 +355,35 @@ class Generator:
             postcode = ""
         elif self.noisy(0.1):
             postcode = postcode.replace(" ", "").lower()
+        address, postcode = self.written_address(home, home.address(style), postcode)
         return {"forename": forename, "surname": surname, "date_of_birth": self.date(dob),
-                "gender": p.gender, "address": home.address(style), "postcode": postcode}
+                "gender": p.gender, "address": address, "postcode": postcode,
+                HOME_UPRN: home.uprn}
+
+    def address_slip(self, p: float) -> bool:
+        return self.address_noise > 0 and self.address_rng.random() < p * self.address_noise
+
+    def written_address(self, home: Property, address: str, postcode: str
+                        ) -> tuple[str, str]:
+        """``address`` and ``postcode`` with the address keying errors (module docstring)."""
+        rng = self.address_rng
+        if home.flat is not None and self.address_slip(1 / 3):
+            street = f"{home.number} {home.street[0]} {home.street[1]}"
+            address = rng.choice([
+                f"{home.flat}/{home.number} {home.street[0]} "
+                f"{ABBREVIATIONS.get(home.street[1], home.street[1])}",
+                f"{home.number} Flat {home.flat} {home.street[0]} {home.street[1]}",
+                f"Apartment {home.flat}, {street}, {home.town}",
+                f"Flat {home.flat} {street} {home.town}"])
+        elif home.flat is None and self.address_slip(0.01):
+            address = f"{rng.choice(HOUSE_NAMES)}, {address}"
+        if self.address_slip(0.1):
+            address = address.replace(f", {home.town}", "").replace(f" {home.town}", "")
+        if postcode and self.address_slip(0.05):
+            postcode = ""
+        elif postcode and self.address_slip(0.02):
+            postcode = postcode_typo(postcode, rng)
+        return address, postcode
 
     def typo(self, name: str) -> str:
         """One keying slip: a letter changed, dropped, doubled or two swapped (never the
@@ -375,6 +419,7 @@ class Generator:
         return d.strftime("%d/%m/%Y") if self.noisy(0.3) else d.isoformat()
 
     def add(self, extract: str, person: Person | None, row: dict) -> None:
+        self.address_truth[extract].append(row.pop(HOME_UPRN, None))
         self.rows[extract].append(row)
         self.record_truth[extract].append(person.person_id if person else None)
 
@@ -555,6 +600,7 @@ class Generator:
                 "uprn": prop.uprn, "address": prop.address(), "postcode": prop.postcode,
                 "ward": prop.ward, "lsoa": prop.lsoa, "imd_decile": prop.imd_decile})
             self.record_truth["gazetteer"].append(None)
+            self.address_truth["gazetteer"].append(prop.uprn)
         if self.noise and self.first == 0:
             self.add_bad_rows()
             self.accent_first_indicator()
@@ -582,6 +628,7 @@ class Generator:
                 row = dict(self.rng.choice(good[extract]), **{column: value})
                 self.rows[extract].append(row)
                 self.record_truth[extract].append(None)
+                self.address_truth[extract].append(None)
 
     def write(self, out: Path) -> None:
         out.mkdir(parents=True, exist_ok=True)
@@ -598,12 +645,14 @@ class Generator:
                 for i in order:
                     writer.writerow([rows[i].get(c, "") for c in columns])
             self.record_truth[extract] = [self.record_truth[extract][i] for i in order]
+            self.address_truth[extract] = [self.address_truth[extract][i] for i in order]
         with (out / "truth" / "records.csv").open("w", newline="") as f:
             writer = csv.writer(f)
-            writer.writerow(["extract", "source_row", "person_id"])
+            writer.writerow(["extract", "source_row", "person_id", "uprn"])
             for extract, people in self.record_truth.items():
-                for row, person in enumerate(people, start=1):
-                    writer.writerow([extract, row, person or ""])
+                for row, (person, uprn) in enumerate(
+                        zip(people, self.address_truth[extract], strict=True), start=1):
+                    writer.writerow([extract, row, person or "", uprn or ""])
         with (out / "truth" / "persons.csv").open("w", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(["person_id", "household_id"])
@@ -622,14 +671,38 @@ class Generator:
                                  hh.work_benefit])
 
 
+def postcode_typo(postcode: str, rng: random.Random) -> str:
+    """One keying slip in a postcode, its spacing and case kept: a character changed for
+    another of its kind (a letter for a letter, a digit for a digit) or two neighbouring
+    characters transposed ("CH47 8XG" → "CH47 8XW", "CH41 4LA" → "CH41 4AL")."""
+    chars = [i for i, c in enumerate(postcode) if c != " "]
+    for _ in range(20):
+        text = list(postcode)
+        if rng.random() < 0.6:
+            i = rng.choice(chars[1:])
+            pool = "0123456789" if text[i].isdigit() else POSTCODE_LETTERS
+            new = rng.choice(pool)
+            text[i] = new.lower() if text[i].islower() else new
+        else:
+            k = rng.randrange(1, len(chars) - 1)
+            i, j = chars[k], chars[k + 1]
+            text[i], text[j] = text[j], text[i]
+        if "".join(text) != postcode:
+            return "".join(text)
+    return postcode
+
+
+# The key under which a person's columns carry the true home to ``add`` (never written).
+HOME_UPRN = "_home_uprn"
+
 # Households per chunk: a chunk is generated in one process and written as one part.
 CHUNK = 25_000
 
 
-def _generate_chunk(job: tuple[Path, int, int, int, dt.date, float]) -> Path:
-    folder, chunk, households, seed, as_of, noise = job
+def _generate_chunk(job: tuple[Path, int, int, int, dt.date, float, float]) -> Path:
+    folder, chunk, households, seed, as_of, noise, address_noise = job
     generator = Generator(households, seed if chunk == 0 else seed * 1_000_003 + chunk, as_of,
-                          noise, first=chunk * CHUNK)
+                          noise, first=chunk * CHUNK, address_noise=address_noise)
     generator.build()
     generator.write(folder)
     return folder
@@ -655,7 +728,7 @@ def _combine(parts: list[Path], out: Path) -> None:
         con.execute("""copy (
             select extract, row_number() over (partition by extract
                 order by parse_dirpath(filename), cast(source_row as bigint)) as source_row,
-                person_id
+                person_id, uprn
             from truth order by extract, source_row
         ) to '""" + str(out / "truth" / "records.csv").replace("'", "''") + "' (header)")
 
@@ -678,7 +751,7 @@ def write_parquet(folder: Path) -> None:
 
 def generate(out: Path, households: int = 400, seed: int = 7,
              as_of: dt.date = dt.date(2025, 9, 30), noise: float = 1.0, workers: int = 1,
-             parquet: bool = False) -> None:
+             parquet: bool = False, address_noise: float | None = None) -> None:
     """Write a synthetic borough's extracts and truth into ``out``.
 
     Up to ``CHUNK`` households are one generator; a larger borough is made in chunks of
@@ -686,13 +759,14 @@ def generate(out: Path, households: int = 400, seed: int = 7,
     ``workers``) on ``workers`` processes, then concatenated.
     """
     n_chunks = -(-households // CHUNK)
+    address_noise = noise if address_noise is None else address_noise
     if n_chunks <= 1:
-        _generate_chunk((out, 0, households, seed, as_of, noise))
+        _generate_chunk((out, 0, households, seed, as_of, noise, address_noise))
     else:
         out.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=out) as tmp:
             jobs = [(Path(tmp) / f"{c:05d}", c, min(CHUNK, households - c * CHUNK), seed,
-                     as_of, noise) for c in range(n_chunks)]
+                     as_of, noise, address_noise) for c in range(n_chunks)]
             with ProcessPoolExecutor(max_workers=workers) as pool:
                 parts = list(pool.map(_generate_chunk, jobs))
             _combine(parts, out)
@@ -707,13 +781,15 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--as-of", type=dt.date.fromisoformat, default=dt.date(2025, 9, 30))
     p.add_argument("--noise", type=float, default=1.0)
+    p.add_argument("--address-noise", type=float, default=None,
+                   help="address keying errors between agencies (default: as --noise)")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                    help="processes for a borough of more than one chunk of households")
     p.add_argument("--parquet", action="store_true",
                    help="also write every extract as Parquet under <out>/parquet/")
     args = p.parse_args()
     generate(args.out, args.households, args.seed, args.as_of, args.noise, args.workers,
-             args.parquet)
+             args.parquet, args.address_noise)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ STEPS = [
     "standardise/std_person_keys",
     "standardise/std_addresses",
     "standardise/std_address_matches",
+    "standardise/std_address_review",
 ]
 
 

@@ -3,7 +3,9 @@
 -- the street: district and town), with the household key.
 --
 -- Addresses are upper-cased, punctuation dropped and street words expanded (RD -> ROAD);
--- "2/14 Church Rd" and "Flat 2, 14 Church Road" both parse to flat 2, number 14.
+-- "2/14 Church Rd", "Flat 2, 14 Church Road", "14 Flat 2 Church Road" and "Apartment 2,
+-- 14 Church Road" all parse to flat 2, number 14; a house name before the number is
+-- dropped ("Rose Cottage, 12 Oak Road" is number 12, Oak Road).
 -- The key is postcode + number + flat + first street word: robust to abbreviations and
 -- a missing town, and never joins two flats of one building (the flat is in the key).
 -- Without a postcode the key falls back to the whole street name (std_address_matches
@@ -45,17 +47,30 @@ expanded as (
 ),
 
 parsed as (
+    -- a flat comes first ("FLAT 11 157 PARK ROAD", "11 157 PARK ROAD") or after the
+    -- building's number ("157 FLAT 11 PARK ROAD"); APARTMENT, APT and FLT read as FLAT
     select
         address,
         postcode,
         address_std,
         coalesce(
             nullif(regexp_extract(address_std, '^FLAT ([A-Z0-9]+) ', 1), ''),
+            nullif(regexp_extract(address_std, '^\d+[A-Z]? FLAT ([A-Z0-9]+) ', 1), ''),
             nullif(regexp_extract(address_std, '^(\d+[A-Z]?) \d+[A-Z]? ', 1), '')
         ) as flat,
-        regexp_replace(regexp_replace(address_std, '^FLAT [A-Z0-9]+ ', ''),
+        regexp_replace(regexp_replace(regexp_replace(address_std, '^FLAT [A-Z0-9]+ ', ''),
+            '^(\d+[A-Z]?) FLAT [A-Z0-9]+ ', '\1 '),
             '^\d+[A-Z]? (\d+[A-Z]? )', '\1') as after_flat
     from expanded
+),
+
+unnamed as (
+    -- a house name before the number ("ROSE COTTAGE 12 OAK ROAD") is not the street
+    select
+        * replace (case when regexp_matches(after_flat, '^[A-Z][A-Z ]*? \d+[A-Z]? [A-Z]')
+            then regexp_extract(after_flat, '^[A-Z][A-Z ]*? (\d+[A-Z]? .*)$', 1)
+            else after_flat end as after_flat)
+    from parsed
 ),
 
 numbered as (
@@ -63,7 +78,7 @@ numbered as (
         *,
         nullif(regexp_extract(after_flat, '^(\d+[A-Z]?)\b', 1), '') as house_number,
         trim(regexp_replace(after_flat, '^\d+[A-Z]?\b', '')) as rest
-    from parsed
+    from unnamed
 ),
 
 street_ends as (
@@ -91,6 +106,7 @@ final as (
         flat,
         house_number,
         coalesce(street_to_type, rest) as street,
+        words[street_end] as street_type,
         locality,
         case
             when address_std = '' then null
