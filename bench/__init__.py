@@ -1,1 +1,1 @@
-"""Benchmarks: linkage quality on FEBRL3 (``febrl3``) and scale (``scale``)."""
+"""Benchmarks: linkage quality on the public FEBRL sets (``febrl``) and scale (``scale``)."""

@@ -130,7 +130,7 @@ def write_csvs(con: duckdb.DuckDBPyConnection, rules: RuleSet, folder: Path) -> 
         # properties they could be
         "address_review.csv": export_table(
             con, "select address, postcode, n_records, unresolved_reason, "
-                 f"array_to_string(candidates, ' | ') as candidates from {WORK}.std_address_review "
+                 f"array_to_string(candidates, ' | ') as candidates from {WORK}.address_review "
                  "order by n_records desc, address, postcode",
             folder / "address_review.csv"),
     }

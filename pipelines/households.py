@@ -1,7 +1,13 @@
-"""Households: persons at one current address → ``families`` and ``family_members``.
+"""Households: where each person lives, and the people at one address as a family.
 
-A family is the household: the people who live at one address on the as-of date
-(rules.md). Family ids persist across runs while membership is substantially the same.
+1. ``address_matches``: every address written in a person record resolved to the
+   gazetteer's property (method, the gazetteer's address) or why none;
+   ``address_review`` lists the unresolved ones with the properties they could be.
+2. ``person_addresses``: each person's current address, the household it puts them in
+   and how that was decided (``placed_by``); ``persons`` joins it to their identity.
+3. ``family_ids``, ``family_members``, ``families``: a family is the household, the
+   people who live at one address on the as-of date (rules.md). Family ids persist
+   across runs while membership is substantially the same.
 """
 
 from __future__ import annotations
@@ -14,12 +20,15 @@ from pipelines.link import next_number
 # "Substantially the same" membership: shared members / members of either run.
 MIN_FAMILY_OVERLAP = 0.5
 
-STEPS = ["households/family_ids", "households/family_members", "households/families"]
+STEPS = ["households/address_matches", "households/address_review",
+         "households/person_addresses", "households/persons", "households/family_ids",
+         "households/family_members", "households/families"]
 
 
 def form_households(con: duckdb.DuckDBPyConnection, previous_run_id: str | None
                     ) -> dict[str, int]:
-    """Group persons by current address into families with stable ids."""
+    """Place persons at their current address and group them into families with stable
+    ids."""
     params = {
         "previous_run_id": previous_run_id,
         "min_family_overlap": MIN_FAMILY_OVERLAP,

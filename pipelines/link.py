@@ -1,4 +1,5 @@
-"""Link: person records → persons (``person_records``, ``persons``, ``person_keys``).
+"""Link: person records → persons (``person_records``, ``person_identities``,
+``person_keys``); where each person lives is the households step's.
 
 1. Deterministic passes (``sql/link/link_edges.sql``): shared source identifiers and
    exact name with date of birth. Their connected components are the first clusters.
@@ -112,11 +113,11 @@ def score_pairs(con: duckdb.DuckDBPyConnection, config: Linkage) -> dict[str, in
     seconds = round(time.perf_counter() - started, 1)
     con.execute(f"""create or replace table {WORK}.link_model as select
         $m_from as trained_from, $label_pairs as n_label_pairs,
-        $n_profiles as n_profiles, $n_scored as n_pairs_scored,
-        $seconds as seconds""",
+        $n_profiles as n_profiles, $n_rules as n_blocking_rules,
+        $n_scored as n_pairs_scored, $seconds as seconds""",
                 {"m_from": summary["m_from"], "label_pairs": summary["label_pairs"],
-                 "n_profiles": summary["n_profiles"], "n_scored": scores.num_rows,
-                 "seconds": seconds})
+                 "n_profiles": summary["n_profiles"], "n_rules": summary["n_blocking_rules"],
+                 "n_scored": scores.num_rows, "seconds": seconds})
     log.info("link: model trained on %s (%d labelled pairs), %d pairs scored in %.1fs",
              summary["m_from"], summary["label_pairs"], scores.num_rows, seconds)
     return {"link_scores": scores.num_rows}
@@ -153,5 +154,5 @@ def link(con: duckdb.DuckDBPyConnection, as_of: str, previous_run_id: str | None
         "next_person_number": next_number(con, "persons_history", "person_id"),
     }
     counts |= run_steps(con, ["link/person_ids", "link/person_records", "link/person_keys",
-                              "link/persons"], params)
+                              "link/person_identities"], params)
     return counts

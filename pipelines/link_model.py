@@ -74,12 +74,18 @@ def _else() -> dict[str, Any]:
     return _level("else", "different")
 
 
+SAME_BUILDING = "l.house_number = r.house_number and l.flat is not distinct from r.flat"
+# At least two words of the street and town in common, and at least half of the shorter's.
+MOST_WORDS = ("len(list_intersect(l.address_words, r.address_words)) >= greatest(2, "
+              "least(len(l.address_words), len(r.address_words)) / 2)")
+
 COMPARISONS: list[dict[str, Any]] = [
     {
         "output_column_name": "forename",
         "comparison_levels": [
             _null("forename"),
-            _level("l.forename = r.forename", "exact"),
+            _level("l.forename = r.forename", "exact",
+                   tf_adjustment_column="forename", tf_adjustment_weight=1.0),
             _level("list_contains(l.forename_variants, r.forename)", "known nickname"),
             _jaro_winkler("forename", 0.92),
             _jaro_winkler("forename", 0.80),
@@ -122,17 +128,24 @@ COMPARISONS: list[dict[str, Any]] = [
     },
     {
         # One comparison for where the person lives: postcode and address measure the
-        # same thing, and scoring them apart would count one agreement twice.
+        # same thing, and scoring them apart would count one agreement twice. The address
+        # is compared as its number and street, then as its words (street and town): a
+        # street run into the next word ("FRANKSKPLACE") or a town misspelt still shares
+        # most of them, where there is no postcode to say so.
         "output_column_name": "location",
         "comparison_levels": [
             _level("(l.postcode is null and l.street is null) "
                    "or (r.postcode is null and r.street is null)", "missing", **{NULL: True}),
-            _level("l.house_number = r.house_number and l.flat is not distinct from r.flat "
-                   "and l.postcode = r.postcode", "same address and postcode"),
-            _level("l.house_number = r.house_number and l.flat is not distinct from r.flat "
-                   "and jaro_winkler_similarity(l.street, r.street) >= 0.9",
+            _level(f"{SAME_BUILDING} and l.postcode = r.postcode",
+                   "same address and postcode"),
+            _level(f"{SAME_BUILDING} and jaro_winkler_similarity(l.street, r.street) >= 0.9",
                    "same address, postcode differs or missing"),
+            _level(f"{SAME_BUILDING} and {MOST_WORDS}",
+                   "same number, most words of the street and town"),
             _level("l.postcode = r.postcode", "same postcode"),
+            _level("jaro_winkler_similarity(l.street, r.street) >= 0.9",
+                   "same street, another number"),
+            _level(MOST_WORDS, "most words of the street and town, another number"),
             _level("l.postcode_sector = r.postcode_sector", "same postcode sector"),
             _level("l.postcode_district = r.postcode_district", "same postcode district"),
             _else(),
@@ -170,6 +183,9 @@ BLOCKING_RULES = [
     f"{SAME_NAME} and l.dob_year = r.dob_year and l.dob_day = r.dob_day",
     f"{SAME_NAME} and l.dob_month = r.dob_month and l.dob_day = r.dob_day",
     f"{SAME_NAME} and l.dob_digits = r.dob_swapped",
+    # a full name with the date of birth missing on one side: the name is all there is
+    f"{SAME_NAME} and l.dob is null",
+    f"{SAME_NAME} and r.dob is null",
     "l.forename = r.forename and l.postcode = r.postcode",
     "l.dob_digits = r.dob_swapped and l.postcode_district = r.postcode_district",
     f"l.postcode = r.postcode and l.house_number = r.house_number and {ALIKE}",
@@ -182,8 +198,48 @@ BLOCKING_RULES = [
     f"and {ALIKE}",
 ]
 
+# Where most identities carry no postcode (sources that give a name, a date of birth and
+# an address line only), the rules above lose their places: a true pair whose date of
+# birth and a name both disagree is found only by the address line. These rules find it
+# by the street's first letters (a misspelt street type, "PRIDHAMSTREET", or the next
+# word run into the street still share them) with the house number or a name's start, and
+# by a date of birth with the start of a name, the street or the number. They join only
+# when most identities have no postcode: among a postcoded borough's few unpostcoded
+# records they compared 9.5 million pairs at 50,000 households (36 a profile, against
+# 0.73), nearly all of one household or one surname on streets of one prefix, while the
+# same people's postcoded records already find each other (docs/decisions.md, "Blocking
+# without postcodes").
+STREET_START = "left(l.street, 4) = left(r.street, 4)"
+ADDRESS_LINE_RULES = [
+    f"l.house_number = r.house_number and {STREET_START} and {ALIKE}",
+    f"{STREET_START} and left(l.surname, 3) = left(r.surname, 3)",
+    f"{STREET_START} and l.forename = r.forename",
+    "l.dob = r.dob and left(l.surname, 2) = left(r.surname, 2)",
+    "l.dob = r.dob and left(l.forename, 1) = left(r.forename, 1)",
+    f"l.dob = r.dob and {STREET_START}",
+    "l.dob = r.dob and l.house_number = r.house_number",
+    # forename and surname the wrong way round, either keyed with a slip
+    "left(l.forename, 3) = left(r.surname, 3) and left(l.surname, 3) = left(r.forename, 3)",
+]
+# The share of identities without a postcode from which ADDRESS_LINE_RULES join.
+ADDRESS_LINE_FROM = 0.5
+
+
+def blocking_rules(share_without_postcode: float) -> list[str]:
+    """The rules for a population of which ``share_without_postcode`` has no postcode."""
+    return BLOCKING_RULES + (ADDRESS_LINE_RULES if share_without_postcode
+                             >= ADDRESS_LINE_FROM else [])
+
+
+def share_without_postcode(con: duckdb.DuckDBPyConnection, table: str) -> float:
+    """The share of ``table``'s identities (profiles) that have no postcode."""
+    (share,) = con.execute(f"select coalesce(avg(case when postcode is null then 1.0 else 0 "
+                           f"end), 0) from {table}").fetchone()
+    return float(share)
+
+
 # Expectation maximisation needs a population to separate matches from non-matches.
-MIN_EM_PROFILES = 1000
+MIN_EM_PROFILES = 500
 
 # Pairs that are almost certainly one person, for the prior. Their recall (the share of
 # true pairs they find) is measured on the identifier-labelled pairs where there are
@@ -196,22 +252,25 @@ PRIOR_RECALL = 0.7
 # names estimates the date of birth.
 EM_BLOCKING_RULES = ["l.dob = r.dob", "l.forename = r.forename and l.surname = r.surname"]
 
-# Each comparison's share of the match weight (log2 Bayes factors), for the review queue.
+# Each comparison's share of the match weight (log2 Bayes factors), for the review queue;
+# the forename's includes its term-frequency adjustment (the surname's is kept apart).
 WEIGHT_COLUMNS = ["mw_forename", "mw_surname", "mw_tf_adj_surname", "mw_dob", "mw_location"]
+WEIGHT_SQL = {"mw_forename": "mw_forename + mw_tf_adj_forename"}
 EMPTY = pa.schema([("unique_id_l", pa.string()), ("unique_id_r", pa.string()),
                    ("match_weight", pa.float64()), ("match_probability", pa.float64()),
                    *((c, pa.float64()) for c in WEIGHT_COLUMNS)])
 
 
-def settings() -> SettingsCreator:
-    """The model's structure; its parameters are estimated on each run's data."""
+def settings(rules: list[str]) -> SettingsCreator:
+    """The model's structure, blocking by ``rules``; its parameters are estimated on each
+    run's data."""
     return SettingsCreator.from_path_or_dict({
         "link_type": "dedupe_only",
         "unique_id_column_name": "unique_id",
         "comparisons": COMPARISONS,
         # profiles of one cluster are one person already: never compared
         "blocking_rules_to_generate_predictions": [
-            f"{rule} and l.cluster_id <> r.cluster_id" for rule in BLOCKING_RULES],
+            f"{rule} and l.cluster_id <> r.cluster_id" for rule in rules],
         "retain_intermediate_calculation_columns": True,
         "retain_matching_columns": False,
         "additional_columns_to_retain": ["cluster_id"],
@@ -263,7 +322,7 @@ def score(profiles: pa.Table | pa.RecordBatchReader, config: Linkage,
     much of the run's peak memory.
 
     Returns the scored pairs at or above the review threshold, and a summary of the
-    training (method used for m, number of labelled pairs, profiles).
+    training (method used for m, number of labelled pairs, profiles, blocking rules).
     """
     con = duckdb.connect()
     try:
@@ -273,14 +332,17 @@ def score(profiles: pa.Table | pa.RecordBatchReader, config: Linkage,
         con.execute("create table profiles as select * from __profiles order by unique_id")
         con.unregister("__profiles")
         labels = n_label_pairs(con, "profiles")
+        rules = blocking_rules(share_without_postcode(con, "profiles"))
         (n_profiles, n_prior) = con.execute(f"""select (select count(*) from profiles),
             (select count(*) from profiles as l join profiles as r
                 on {PRIOR_RULES[0]} and l.unique_id < r.unique_id)""").fetchone()
         if n_prior == 0 or (labels < config.min_label_pairs and n_profiles < MIN_EM_PROFILES):
             return EMPTY.empty_table(), {"m_from": "not trained (too little data)",
-                                      "label_pairs": labels, "n_profiles": n_profiles}
+                                      "label_pairs": labels, "n_profiles": n_profiles,
+                                      "n_blocking_rules": len(rules)}
         db_api = DuckDBAPI(connection=con)
-        linker = Linker(db_api.register("profiles"), settings(), log_level=logging.WARNING)
+        linker = Linker(db_api.register("profiles"), settings(rules),
+                        log_level=logging.WARNING)
         training = linker.training
         use_labels = labels >= config.min_label_pairs
         training.estimate_probability_two_random_records_match(
@@ -305,10 +367,11 @@ def score(profiles: pa.Table | pa.RecordBatchReader, config: Linkage,
             select unique_id_l, unique_id_r,
                 round(match_weight, 6) as match_weight,
                 round(match_probability, 6) as match_probability,
-                {", ".join(f"round({c}, 3) as {c}" for c in WEIGHT_COLUMNS)}
+                {", ".join(f"round({WEIGHT_SQL.get(c, c)}, 3) as {c}" for c in WEIGHT_COLUMNS)}
             from {predictions.physical_name}
             where cluster_id_l <> cluster_id_r
             order by unique_id_l, unique_id_r""").to_arrow_table()
-        return scores, {"m_from": method, "label_pairs": labels, "n_profiles": n_profiles}
+        return scores, {"m_from": method, "label_pairs": labels, "n_profiles": n_profiles,
+                        "n_blocking_rules": len(rules)}
     finally:
         con.close()

@@ -52,7 +52,7 @@ def report_figures(con: duckdb.DuckDBPyConnection, rules: RuleSet,
                         as resolution,
                     m.uprn is null as is_unresolved, (r.address, r.postcode) as written
                 from {WORK}.std_person_records as r
-                join {WORK}.std_address_matches as m
+                join {WORK}.address_matches as m
                     on m.address is not distinct from r.address
                     and m.postcode is not distinct from r.postcode
             )

@@ -161,9 +161,9 @@ def write_outputs(con: duckdb.DuckDBPyConnection, run: Run, rules: RuleSet) -> d
             (select count(*) from work.families), (select count(*) from work.cohort),
             (select count(*) from work.cohort where status = 'new'),
             (select count(*) from work.cohort_members),
-            (select count(*) from work.std_address_matches where uprn is not null),
-            (select count(*) from work.std_address_matches where uprn is null),
-            (select count(*) from work.std_address_matches
+            (select count(*) from work.address_matches where uprn is not null),
+            (select count(*) from work.address_matches where uprn is null),
+            (select count(*) from work.address_matches
              where unresolved_reason = 'several properties fit equally')""").fetchone(),
         strict=True))
     with exports.staged_outputs(run.out, run.run_id) as folder:

@@ -18,8 +18,6 @@ STEPS = [
     "standardise/std_person_records",
     "standardise/std_person_keys",
     "standardise/std_addresses",
-    "standardise/std_address_matches",
-    "standardise/std_address_review",
 ]
 
 

@@ -43,9 +43,9 @@ def resolve(written: list[tuple[str, str | None]], gazetteer=GAZETTEER) -> dict:
     con.register("__r", pa.table({"address": [w[0] for w in written],
                                   "postcode": pa.array([w[1] for w in written], pa.string())}))
     con.execute("create table std_person_records as select * from __r")
-    run_steps(con, ["standardise/std_addresses", "standardise/std_address_matches"])
+    run_steps(con, ["standardise/std_addresses", "households/address_matches"])
     rows = con.execute("""select address, postcode, uprn, uprn_method, unresolved_reason
-        from std_address_matches""").fetchall()
+        from address_matches""").fetchall()
     return {(a, p): (u, m, why) for a, p, u, m, why in rows}
 
 

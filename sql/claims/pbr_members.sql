@@ -13,7 +13,7 @@ with final as (
     from pbr_attachments as a
     join main.family_members_history as m
         on m.run_id = a.identification_run_id and m.family_id = a.family_id
-    left join persons as p using (person_id)
+    left join person_identities as p using (person_id)
 )
 
 select * from final

@@ -19,6 +19,7 @@ profiles as (
         min(house_number) as house_number,
         min(flat) as flat,
         min(street) as street,
+        min(address_words) as address_words,
         min(key_label) as key_label,
         count(*) as n_records
     from fingerprinted
@@ -53,6 +54,7 @@ final as (
         p.house_number,
         p.flat,
         p.street,
+        p.address_words,
         p.key_label,
         p.n_records
     from profiles as p

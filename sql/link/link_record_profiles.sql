@@ -18,7 +18,10 @@ with records as (
         r.postcode,
         a.house_number,
         a.flat,
-        a.street
+        a.street,
+        -- the street's and town's words, for the model's address comparison
+        list_distinct(list_filter(string_split(concat_ws(' ', a.street, a.locality), ' '),
+            w -> w <> '')) as address_words
     from std_person_records as r
     join link_det_clusters as c using (record_id)
     left join std_addresses as a

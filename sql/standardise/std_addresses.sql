@@ -8,8 +8,9 @@
 -- dropped ("Rose Cottage, 12 Oak Road" is number 12, Oak Road).
 -- The key is postcode + number + flat + first street word: robust to abbreviations and
 -- a missing town, and never joins two flats of one building (the flat is in the key).
--- Without a postcode the key falls back to the whole street name (std_address_matches
--- then adopts the postcoded key of the one address that agrees on number, flat, street).
+-- Without a postcode the key falls back to the whole street name (the households step's
+-- address_matches then adopts the place of the one postcoded address that agrees on
+-- number, flat and street).
 with written as (
     select distinct address, postcode from std_person_records
     where address is not null or postcode is not null

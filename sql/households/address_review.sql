@@ -1,10 +1,10 @@
--- std_address_review: one row per address written in person records that resolves to no
+-- address_review: one row per address written in person records that resolves to no
 -- gazetteer property although a gazetteer was supplied, with how many records give it,
 -- why it resolved to none and the properties it could be (up to five, nearest postcode
 -- first): what a person checks to add the address to the gazetteer or correct a source.
 with unresolved as (
     select m.*
-    from std_address_matches as m
+    from address_matches as m
     where m.uprn is null and m.unresolved_reason <> 'no gazetteer supplied'
 ),
 

@@ -1,12 +1,14 @@
--- persons: one row per linked person with their best-known identity and current address.
--- Identity: each attribute as most of the person's records give it (ties to the newest
--- record), so one record's typo or slipped date of birth does not become the person's.
+-- person_addresses: one row per linked person with the address they live at on the as-of
+-- date, the household it puts them in (household_key) and how that was decided
+-- (placed_by): which record's address, resolved to which property by what method.
 -- Current address: the address of the newest dated record that gives one (rules.md); a
 -- record's own UPRN wins over the gazetteer match. A record written without a postcode
 -- takes the place of the person's own postcoded record of the same flat, number and
 -- street (a school writes the postcode in one term and drops it the next: the same home,
 -- not a second household). Ties on date go to a located record, then the lower extract
--- name, then the later row, so the choice is deterministic.
+-- name, then the later row, so the choice is deterministic. An address that could be
+-- several places is the one where someone of the same surname lives, else the person is
+-- a household of their own.
 with matched as (
     select
         pr.person_id,
@@ -14,6 +16,11 @@ with matched as (
         case when r.uprn is not null then 'U:' || r.uprn else m.household_key end
             as household_key,
         coalesce(r.uprn, m.uprn) as located_uprn,
+        case
+            when r.uprn is not null then 'UPRN in the record'
+            when m.uprn is not null then 'gazetteer: ' || m.uprn_method
+            when m.household_key is not null then 'address as written (no gazetteer property)'
+        end as placed_by,
         m.flat,
         m.house_number,
         m.street,
@@ -24,7 +31,7 @@ with matched as (
             as completes_person
     from person_records as pr
     join std_person_records as r using (record_id)
-    left join std_address_matches as m
+    left join address_matches as m
         on m.address is not distinct from r.address
         and m.postcode is not distinct from r.postcode
 ),
@@ -51,6 +58,9 @@ records as (
     select
         m.* replace (
             coalesce(o.household_key, m.household_key) as household_key,
+            case when o.household_key is not null
+                then 'the same flat, number and street in their own postcoded record'
+                else m.placed_by end as placed_by,
             coalesce(o.located_uprn, m.located_uprn) as located_uprn,
             coalesce(m.postcode, o.postcode) as postcode
         )
@@ -62,69 +72,6 @@ records as (
         and o.number_key = coalesce(m.house_number, '')
 ),
 
-ranked as (
-    -- each record's place among the person's records, newest first: every vote's tie-break
-    -- (only the voted columns: a window carries every column it is given through its sort)
-    select
-        person_id,
-        forename,
-        forename_std,
-        surname,
-        surname_std,
-        date_of_birth,
-        gender,
-        row_number() over (
-            partition by person_id order by record_date desc, extract, source_row desc
-        ) as recency
-    from records
-),
-
-given as (
-    -- one row per value a record gives: the attribute, the form its votes are counted by
-    -- (a name's standard form) and the record's own spelling; a date travels as ISO text
-    select person_id, recency, 'forename' as attribute, forename_std as vote_key,
-        forename as shown
-    from ranked where forename is not null
-    union all
-    select person_id, recency, 'surname', surname_std, surname
-    from ranked where surname is not null
-    union all
-    select person_id, recency, 'date_of_birth', cast(date_of_birth as varchar),
-        cast(date_of_birth as varchar)
-    from ranked where date_of_birth is not null
-    union all
-    select person_id, recency, 'gender', gender, gender
-    from ranked where gender is not null
-),
-
-voted as (
-    -- each attribute: the value most records give, ties to the one given by the newest
-    -- record, shown as that newest record spells it
-    select person_id, attribute, first(shown order by votes desc, newest) as value,
-        first(vote_key order by votes desc, newest) as value_key
-    from (
-        select person_id, attribute, vote_key, count(*) as votes, min(recency) as newest,
-            arg_min(shown, recency) as shown
-        from given group by person_id, attribute, vote_key
-    )
-    group by person_id, attribute
-),
-
-identity as (
-    select
-        n.person_id,
-        any_value(v.value) filter (where v.attribute = 'forename') as forename,
-        any_value(v.value) filter (where v.attribute = 'surname') as surname,
-        any_value(v.value_key) filter (where v.attribute = 'surname') as surname_key,
-        cast(any_value(v.value) filter (where v.attribute = 'date_of_birth') as date)
-            as date_of_birth,
-        any_value(v.value) filter (where v.attribute = 'gender') as gender,
-        any_value(n.n_records) as n_records
-    from (select person_id, count(*) as n_records from records group by person_id) as n
-    left join voted as v using (person_id)
-    group by n.person_id
-),
-
 newest_address as (
     -- the newest record naming a household; failing one, the newest whose address is
     -- ambiguous (no postcode, and several places it could be)
@@ -134,6 +81,7 @@ newest_address as (
         postcode,
         located_uprn as uprn,
         household_key,
+        placed_by,
         record_date as address_date,
         coalesce(flat, '') as flat_key,
         coalesce(house_number, '') as number_key,
@@ -150,7 +98,7 @@ newest_address as (
 homes as (
     select a.*, i.surname_key
     from newest_address as a
-    join identity as i using (person_id)
+    join person_identities as i using (person_id)
 ),
 
 place_localities as (
@@ -158,7 +106,7 @@ place_localities as (
     -- records and the gazetteer): one member's "3/55 Fairby Street" names none, but the
     -- place is in Blackburn
     select household_key, string_agg(distinct key_locality, ' ') as locality
-    from std_address_matches
+    from address_matches
     where household_key is not null and key_locality is not null
     group by household_key
 ),
@@ -170,7 +118,10 @@ placed as (
     -- decides; failing one, a surname a typo away (Jaro-Winkler at least 0.92, the
     -- model's close-name level). With none or several such places, the person is a
     -- household of their own
-    select person_id, case when n_same = 1 then same_key else close_key end as household_key
+    select person_id, case when n_same = 1 then same_key else close_key end as household_key,
+        case when n_same = 1 then 'several places fit: the one where their surname lives'
+            else 'several places fit: the one where a surname a typo away lives' end
+            as placed_by
     from (
         select
             a.person_id,
@@ -192,51 +143,17 @@ placed as (
 
 current_address as (
     select
-        a.* exclude (household_key, flat_key, number_key, street, locality),
+        a.* exclude (household_key, placed_by, flat_key, number_key, street, locality),
         coalesce(a.household_key, p.household_key, own_household(a.person_id))
-            as household_key
+            as household_key,
+        case
+            when a.household_key is not null then a.placed_by
+            when p.household_key is not null then p.placed_by
+            else 'several places fit, none decided: a household of their own'
+        end as placed_by
     from newest_address as a
     left join placed as p using (person_id)
-),
-
-identifiers as (
-    -- each identifier once, in order, ';' between (distinct values first and each short
-    -- list sorted after: an aggregate's own distinct and order by sort every group)
-    select
-        person_id,
-        array_to_string(list_sort(list(key_value) filter (where key_type = 'upn')), ';')
-            as upn,
-        array_to_string(list_sort(list(key_value) filter (where key_type = 'nino')), ';')
-            as nino,
-        array_to_string(list_sort(list(key_value) filter (where key_type = 'police_ref')),
-            ';') as police_ref,
-        array_to_string(list_sort(list(key_value) filter (where key_type = 'asb_ref')), ';')
-            as asb_ref
-    from (select distinct person_id, key_type, key_value from person_keys)
-    group by person_id
-),
-
-final as (
-    select
-        i.person_id,
-        i.forename,
-        i.surname,
-        i.date_of_birth,
-        i.gender,
-        age_on(i.date_of_birth, $as_of::date) as age,
-        a.address,
-        a.postcode,
-        a.uprn,
-        a.household_key,
-        a.address_date,
-        cast(i.n_records as integer) as n_records,
-        k.upn,
-        k.nino,
-        k.police_ref,
-        k.asb_ref
-    from identity as i
-    left join current_address as a using (person_id)
-    left join identifiers as k using (person_id)
 )
 
-select * from final
+select person_id, address, postcode, uprn, household_key, placed_by, address_date
+from current_address

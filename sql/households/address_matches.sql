@@ -1,4 +1,4 @@
--- std_address_matches: one row per distinct (address, postcode) in person records, with
+-- address_matches: one row per distinct (address, postcode) in person records, with
 -- the gazetteer property it resolves to (uprn, how: uprn_method, the gazetteer's own
 -- address) or why it resolves to none, and the household key: the UPRN when known, else
 -- the standardised address key.
@@ -77,29 +77,43 @@ unmatched as (
     where p.house_number is not null and p.street is not null
 ),
 
-fuzzy_candidates as (
+nearby as (
     -- properties of the same number and flat in the same postcode district or on the same
-    -- street, scored: 3, a postcode one slip away on the same street; 2, the same on a
-    -- street spelt alike (of the same type: "Ashfield Road" is not "Ashford Road" and
-    -- "Ashfield Close" not "Ashfield Street"); 1, the same street in the same district
-    -- under another postcode
-    select u.address, u.postcode, g.uprn, g.gazetteer_address,
-        case
-            when damerau_levenshtein(replace(u.postcode, ' ', ''), replace(g.postcode, ' ', ''))
-                    <= 1
-                then case
-                    when u.street = g.street then 3
-                    when u.street_type is not distinct from g.street_type
-                        and damerau_levenshtein(u.street, g.street) <= 1 then 2
-                end
-            when u.district = g.district and u.street = g.street then 1
-        end as score
+    -- street (two joins, not one on either: a join on "or" compares every pair)
+    select u.address, u.postcode, u.street, u.street_type, u.district, u.locality, g.uprn
     from unmatched as u
     join gazetteer_addresses as g
         on g.house_number = u.house_number
         and g.flat is not distinct from u.flat
-        and (g.district = u.district or g.street = u.street)
-    where same_locality(u.locality, g.locality)
+        and g.district = u.district
+    union
+    select u.address, u.postcode, u.street, u.street_type, u.district, u.locality, g.uprn
+    from unmatched as u
+    join gazetteer_addresses as g
+        on g.house_number = u.house_number
+        and g.flat is not distinct from u.flat
+        and g.street = u.street
+),
+
+fuzzy_candidates as (
+    -- scored: 3, a postcode one slip away on the same street; 2, the same on a street spelt
+    -- alike (of the same type: "Ashfield Road" is not "Ashford Road" and "Ashfield Close"
+    -- not "Ashfield Street"); 1, the same street in the same district under another
+    -- postcode
+    select n.address, n.postcode, g.uprn, g.gazetteer_address,
+        case
+            when damerau_levenshtein(replace(n.postcode, ' ', ''), replace(g.postcode, ' ', ''))
+                    <= 1
+                then case
+                    when n.street = g.street then 3
+                    when n.street_type is not distinct from g.street_type
+                        and damerau_levenshtein(n.street, g.street) <= 1 then 2
+                end
+            when n.district = g.district and n.street = g.street then 1
+        end as score
+    from nearby as n
+    join gazetteer_addresses as g using (uprn)
+    where same_locality(n.locality, g.locality)
 ),
 
 fuzzy as (
@@ -135,7 +149,7 @@ postcoded_places as (
 
 twins as (
     -- an address without a postcode: the places of the same number, flat and street
-    select w.address, count(distinct coalesce('U:' || c.uprn, 'A:' || c.address_key))
+    select w.address, w.postcode, count(distinct coalesce('U:' || c.uprn, 'A:' || c.address_key))
             as n_places,
         min(c.address_key) as address_key,
         min(c.uprn) as uprn,
@@ -147,7 +161,7 @@ twins as (
         and c.street = w.street
     left join key_localities as k on k.address_key = c.address_key
     where w.postcode is null and same_locality(k.locality, w.locality)
-    group by w.address
+    group by w.address, w.postcode
 ),
 
 resolved as (
@@ -166,7 +180,8 @@ resolved as (
     from written as w
     left join postcoded_places as p
         on p.address is not distinct from w.address and p.postcode = w.postcode
-    left join twins as t on t.address is not distinct from w.address and w.postcode is null
+    left join twins as t
+        on t.address is not distinct from w.address and t.postcode is not distinct from w.postcode
 ),
 
 final as (
