@@ -97,3 +97,15 @@ def test_two_slips_in_another_district_resolve_to_nothing():
 def test_without_a_gazetteer_the_reason_is_said():
     got = resolve([("3 Mill Lane", "CH43 5EF")], gazetteer=[])
     assert got[("3 Mill Lane", "CH43 5EF")] == (None, None, "no gazetteer supplied")
+
+
+def test_a_slipped_postcode_written_without_a_town_is_still_in_its_propertys_town():
+    """"10 Crossley Cl, CH86 1GX" names no town, but resolves to the Birkenhead property:
+    it is no second candidate for "10 Crossley Close, Warrington" written without a
+    postcode (it had been, and the Warrington address resolved to none)."""
+    gazetteer = [("200", "10 Crossley Close, Birkenhead", "CH86 1GB"),
+                 ("201", "10 Crossley Close, Warrington", "WA88 1GB")]
+    got = resolve([("10 Crossley Cl", "CH86 1GX"), ("10 Crossley Close, Warrington", None)],
+                  gazetteer)
+    assert got[("10 Crossley Cl", "CH86 1GX")][:2] == ("200", "postcode_slip")
+    assert got[("10 Crossley Close, Warrington", None)][:2] == ("201", "street_in_locality")

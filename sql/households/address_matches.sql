@@ -160,7 +160,11 @@ twins as (
         and c.flat is not distinct from w.flat
         and c.street = w.street
     left join key_localities as k on k.address_key = c.address_key
-    where w.postcode is null and same_locality(k.locality, w.locality)
+    -- the place's town: its key's towns, and the gazetteer's for the property it resolved
+    -- to (a slipped postcode written without a town names none of its own)
+    left join gazetteer_addresses as g on g.uprn = c.uprn
+    where w.postcode is null
+        and same_locality(nullif(concat_ws(' ', k.locality, g.locality), ''), w.locality)
     group by w.address, w.postcode
 ),
 

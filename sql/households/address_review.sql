@@ -18,24 +18,42 @@ records as (
 ),
 
 gazetteer as (
-    select g.uprn, g.address, g.postcode, a.house_number, a.flat, a.street
+    select g.uprn, g.address, g.postcode, a.house_number, a.flat, a.street,
+        split_part(g.postcode, ' ', 1) as district
     from stg_gazetteer as g
     join std_addresses as a
         on a.address is not distinct from g.address
         and a.postcode is not distinct from g.postcode
 ),
 
-candidates as (
-    select u.address, u.postcode,
-        string_agg(g.address || ' ' || g.postcode || ' (UPRN ' || g.uprn || ')', '; '
-            order by damerau_levenshtein(coalesce(u.postcode, ''), g.postcode), g.uprn)
-            as candidates
+nearby as (
+    -- properties of the same number and flat on the same street, or in the same postcode
+    -- district on a street spelt alike (two joins: one on number and flat alone would
+    -- meet every property of that number in a region)
+    select u.address, u.postcode, g.uprn
     from unresolved as u
     join gazetteer as g
         on g.house_number = u.house_number
         and g.flat is not distinct from u.flat
-        and jaro_winkler_similarity(g.street, u.street) >= 0.9
-    group by u.address, u.postcode
+        and g.street = u.street
+    union
+    select u.address, u.postcode, g.uprn
+    from unresolved as u
+    join gazetteer as g
+        on g.house_number = u.house_number
+        and g.flat is not distinct from u.flat
+        and g.district = split_part(u.postcode, ' ', 1)
+    where jaro_winkler_similarity(g.street, u.street) >= 0.9
+),
+
+candidates as (
+    select n.address, n.postcode,
+        string_agg(g.address || ' ' || g.postcode || ' (UPRN ' || g.uprn || ')', '; '
+            order by damerau_levenshtein(coalesce(n.postcode, ''), g.postcode), g.uprn)
+            as candidates
+    from nearby as n
+    join gazetteer as g using (uprn)
+    group by n.address, n.postcode
 ),
 
 final as (
