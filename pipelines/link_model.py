@@ -313,6 +313,13 @@ def with_unseen_levels(model: dict[str, Any], n_labels: int, n_random: int) -> d
     return model
 
 
+def trainable(n_prior: int, n_labels: int, n_profiles: int, config: Linkage) -> bool:
+    """Whether the model can be trained: some pairs for the prior, and enough labelled
+    pairs for m, or failing those enough identities for expectation maximisation."""
+    return n_prior > 0 and (n_labels >= config.min_label_pairs
+                            or n_profiles >= MIN_EM_PROFILES)
+
+
 def score(profiles: pa.Table | pa.RecordBatchReader, config: Linkage,
           temp_directory: Path | None = None) -> tuple[pa.Table, dict[str, Any]]:
     """Train the model on ``profiles`` and score the blocked pairs of different clusters.
@@ -336,7 +343,7 @@ def score(profiles: pa.Table | pa.RecordBatchReader, config: Linkage,
         (n_profiles, n_prior) = con.execute(f"""select (select count(*) from profiles),
             (select count(*) from profiles as l join profiles as r
                 on {PRIOR_RULES[0]} and l.unique_id < r.unique_id)""").fetchone()
-        if n_prior == 0 or (labels < config.min_label_pairs and n_profiles < MIN_EM_PROFILES):
+        if not trainable(n_prior, labels, n_profiles, config):
             return EMPTY.empty_table(), {"m_from": "not trained (too little data)",
                                       "label_pairs": labels, "n_profiles": n_profiles,
                                       "n_blocking_rules": len(rules)}

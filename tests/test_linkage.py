@@ -584,3 +584,18 @@ def link_model_rules(share: float) -> list[str]:
     from pipelines import link_model
 
     return link_model.blocking_rules(share)
+
+
+@pytest.mark.parametrize(("n_prior", "n_labels", "n_profiles", "trained"), [
+    (5, 0, 499, False),   # one identity short of expectation maximisation
+    (5, 0, 500, True),    # exactly enough (FEBRL1 has 914)
+    (5, 200, 10, True),   # enough identifier-labelled pairs, whatever the population
+    (5, 199, 499, False),
+    (0, 500, 5000, False),  # no pair for the prior
+])
+def test_the_model_trains_from_500_identities_or_200_labelled_pairs(n_prior, n_labels,
+                                                                    n_profiles, trained):
+    from pipelines import link_model
+    from pipelines.criteria import Linkage
+
+    assert link_model.trainable(n_prior, n_labels, n_profiles, Linkage()) is trained
