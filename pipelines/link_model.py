@@ -220,6 +220,15 @@ ADDRESS_LINE_RULES = [
     "l.dob = r.dob and l.house_number = r.house_number",
     # forename and surname the wrong way round, either keyed with a slip
     "left(l.forename, 3) = left(r.surname, 3) and left(l.surname, 3) = left(r.forename, 3)",
+    # the house number with a name and the other's initial, or with most of a date of
+    # birth: the street written another way ("31 APPLEGLEN, JULIUS STREET") shares
+    # nothing else
+    "l.house_number = r.house_number and l.forename = r.forename "
+    "and left(l.surname, 1) = left(r.surname, 1)",
+    "l.house_number = r.house_number and l.surname = r.surname "
+    "and left(l.forename, 1) = left(r.forename, 1)",
+    "l.house_number = r.house_number and l.dob_year = r.dob_year "
+    "and l.dob_month = r.dob_month",
 ]
 # The share of identities without a postcode from which ADDRESS_LINE_RULES join.
 ADDRESS_LINE_FROM = 0.5

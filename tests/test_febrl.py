@@ -3,8 +3,8 @@ council extracts with no shared identifier and no postcode, and the figures meas
 them held as floors, so a change that links worse fails here.
 
 Floors are the figures measured on 2026-12-02 less a small margin (FEBRL1: precision
-1.0000, recall 0.9660, F1 0.9827, blocking recall 0.9880; FEBRL3: precision 1.0000,
-recall 0.9299, F1 0.9637, blocking recall 0.9827). Before the address-line blocking
+1.0000, recall 0.9720, F1 0.9858, blocking recall 0.9980; FEBRL3: precision 1.0000,
+recall 0.9310, F1 0.9643, blocking recall 0.9902). Before the address-line blocking
 rules and the address compared as words they were FEBRL1 recall 0.4220 (F1 0.5935; too
 few identities then to train the model) and FEBRL3 recall 0.7759 (F1 0.8738).
 """
@@ -58,9 +58,9 @@ def test_febrl1_through_the_pipeline(tmp_path):
     q = febrl.evaluate("febrl1", keep=tmp_path)
     assert (q.n_records, q.true_pairs) == (1000, 500)
     assert q.precision >= 0.995, q
-    assert q.recall >= 0.96, q
-    assert q.f1 >= 0.978, q
-    assert q.blocking_recall >= 0.98, q
+    assert q.recall >= 0.965, q
+    assert q.f1 >= 0.98, q
+    assert q.blocking_recall >= 0.995, q
     assert q.recall <= q.blocking_recall  # no third records to link through in FEBRL1
     assert q.candidate_pairs_per_record < 5, q  # blocking that grew out of bounds
     truth = febrl.recast("febrl1", tmp_path / "again")
@@ -77,5 +77,5 @@ def test_febrl3_through_the_pipeline():
     assert q.precision >= 0.995, q
     assert q.recall >= 0.925, q
     assert q.f1 >= 0.96, q
-    assert q.blocking_recall >= 0.975, q
+    assert q.blocking_recall >= 0.985, q
     assert q.candidate_pairs_per_record < 5, q
