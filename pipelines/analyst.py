@@ -1,11 +1,13 @@
-"""What an analyst runs by hand: check a folder of extracts, list past runs.
+"""What an analyst runs by hand: check a folder of extracts, list past runs, fetch the
+linkage model a run used.
 
-Both print counts and reasons only, never a value from a row.
+Each prints counts, reasons or model parameters only, never a value from a row.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from pathlib import Path
 
@@ -77,3 +79,21 @@ def list_runs(db: Path) -> str:
                      f"{r[8] if r[8] is not None else '':>8} "
                      f"{r[9] if r[9] is not None else '':>6}  {failure}")
     return "\n".join(lines)
+
+
+def stored_model(db: Path, run_id: str | None = None) -> str:
+    """The linkage model (splink's JSON) a screening run scored with: run ``run_id``, or
+    the latest screening run's."""
+    if not db.exists():
+        raise RunError(f"{db}: no such database")
+    with connect(db) as con:
+        row = con.execute("""select h.model_json from main.link_model_history as h
+            join main.runs as r using (run_id)
+            where r.command = 'screen' and r.status = 'succeeded'
+                and ($run_id is null or run_id = $run_id)
+            order by r.finished_at desc, run_id desc limit 1""", {"run_id": run_id}).fetchall()
+    if not row or row[0][0] is None:
+        which = f"run {run_id}" if run_id else "the latest screening run"
+        raise RunError(f"{db}: no linkage model stored for {which} (a model is stored from "
+                       "this version on, when the run trained one)")
+    return json.dumps(json.loads(row[0][0]), indent=2)

@@ -1,7 +1,8 @@
 """The ``familyscreen`` command: ``familyscreen screen|claims --extracts DIR --as-of
 YYYY-MM-DD --out DIR [--db FILE] [--criteria FILE]`` runs the screening or claims flow;
 ``familyscreen screen-region --region DIR`` a screening of every authority of a region on
-a Prefect server's workers.
+a Prefect server's workers; ``familyscreen model`` prints the linkage model a run used,
+which ``screen --model FILE`` scores with to reproduce that run's links.
 
 Exit 0 on success (rows may have been rejected), 2 with a one-line reason on stderr when
 the run cannot go ahead.
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from pipelines import analyst, region
 from pipelines.db import RunError
-from pipelines.runs import DB_NAME, parse_as_of
+from pipelines.runs import DB_NAME, load_model, parse_as_of
 
 
 def parser() -> argparse.ArgumentParser:
@@ -33,6 +34,9 @@ def parser() -> argparse.ArgumentParser:
         cmd.add_argument("--out", required=True, help="folder for the outputs")
         cmd.add_argument("--db", help="DuckDB file (default: familyscreen.duckdb in --out)")
         cmd.add_argument("--criteria", help="rule set YAML (default: criteria/phase1.yaml)")
+        if name == "screen":
+            cmd.add_argument("--model", help="score with this stored linkage model (from "
+                                             "'familyscreen model') instead of training one")
     area = sub.add_parser("screen-region", help="screen every authority of a region on a "
                                                 "Prefect server's workers, one run each")
     area.add_argument("--region", required=True,
@@ -50,6 +54,11 @@ def parser() -> argparse.ArgumentParser:
     past = sub.add_parser("runs", help="list past runs from a database")
     past.add_argument("--db", help="DuckDB file (default: familyscreen.duckdb in --out)")
     past.add_argument("--out", default=".", help="output folder holding the database")
+    stored = sub.add_parser("model", help="print the linkage model a screening run used "
+                                          "(splink's JSON), for --model")
+    stored.add_argument("--db", help="DuckDB file (default: familyscreen.duckdb in --out)")
+    stored.add_argument("--out", default=".", help="output folder holding the database")
+    stored.add_argument("--run", help="run id (default: the latest screening run)")
     return p
 
 
@@ -67,9 +76,10 @@ def show_progress() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        if args.command == "runs":
-            print(analyst.list_runs(Path(args.db) if args.db
-                                     else Path(args.out) / DB_NAME))
+        if args.command in ("runs", "model"):
+            db = Path(args.db) if args.db else Path(args.out) / DB_NAME
+            print(analyst.list_runs(db) if args.command == "runs"
+                  else analyst.stored_model(db, args.run))
             return 0
         # arguments an analyst can fix are checked before the engine starts
         as_of = parse_as_of(args.as_of) if args.as_of else dt.date.today()
@@ -78,6 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             region.authorities(Path(args.region))
         elif not Path(args.extracts).is_dir():
             raise RunError(f"{args.extracts}: extracts folder not found")
+        if getattr(args, "model", None):
+            load_model(Path(args.model))
         if args.command == "validate":
             print(analyst.check_extracts(Path(args.extracts), as_of))
             return 0
@@ -100,9 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"familyscreen: {len(states)} authorities screened as at "
                   f"{as_of.isoformat()}; outputs in {args.region}/<authority>/out")
             return 0
+        model = {"model_file": args.model} if args.command == "screen" and args.model else {}
         counts = getattr(flows, args.command)(
             extracts=args.extracts, as_of=args.as_of, out=args.out, db=args.db,
-            criteria_file=args.criteria)
+            criteria_file=args.criteria, **model)
     except RunError as exc:
         print(f"familyscreen: {exc}", file=sys.stderr)
         return 2

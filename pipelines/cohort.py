@@ -25,6 +25,7 @@ PUBLISHED = {
     "criteria_evidence": "criteria_evidence_history",
     "family_flags": "family_flags_history",
     "cohort": "cohort_history",
+    "link_model": "link_model_history",
 }
 
 

@@ -35,12 +35,13 @@ def as_task(name: str, step: steps.Step) -> steps.Step:
 
 
 def execute(command: str, extracts: str, out: str, as_of: str | None, db: str | None,
-            criteria_file: str | None) -> dict[str, int]:
+            criteria_file: str | None, model_file: str | None = None) -> dict[str, int]:
     """Open the run (as of today unless given), run its steps, and inside a flow run leave
     a markdown summary of counts (no personal data)."""
     run, rules = runs.prepare(Path(extracts), as_of or dt.date.today().isoformat(), Path(out),
                               Path(db) if db else None,
-                              Path(criteria_file) if criteria_file else None, command)
+                              Path(criteria_file) if criteria_file else None, command,
+                              Path(model_file) if model_file else None)
     counts = steps.execute(run, rules, as_task)
     if FlowRunContext.get():
         create_markdown_artifact(runs.summary_markdown(run), key=f"familyscreen-{run.command}",
@@ -50,15 +51,17 @@ def execute(command: str, extracts: str, out: str, as_of: str | None, db: str | 
 
 @flow(name="screen", persist_result=False, log_prints=False)
 def screen(extracts: str, out: str, as_of: str | None = None, db: str | None = None,
-           criteria_file: str | None = None) -> dict[str, int]:
+           criteria_file: str | None = None, model_file: str | None = None
+           ) -> dict[str, int]:
     """Screen one folder of extracts at an as-of date into ``out``; returns counts.
 
-    ``as_of`` defaults to the day the run starts (a scheduled monthly run).
+    ``as_of`` defaults to the day the run starts (a scheduled monthly run);
+    ``model_file``, an earlier run's linkage model to score with instead of training one.
 
     A run that cannot go ahead raises :class:`pipelines.db.RunError`; the ``runs`` table
     records the step and reason, and earlier outputs stay as they were.
     """
-    return execute("screen", extracts, out, as_of, db, criteria_file)
+    return execute("screen", extracts, out, as_of, db, criteria_file, model_file)
 
 
 @flow(name="claims", persist_result=False, log_prints=False)

@@ -15,8 +15,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -97,8 +99,12 @@ def connected_components(con: duckdb.DuckDBPyConnection, edges: str, out: str) -
     return int(np.unique(labels).size)
 
 
-def score_pairs(con: duckdb.DuckDBPyConnection, config: Linkage) -> dict[str, int]:
-    """``link_scores`` from the probabilistic model over ``link_profiles``."""
+def score_pairs(con: duckdb.DuckDBPyConnection, config: Linkage,
+                stored_model: dict[str, Any] | None = None) -> dict[str, int]:
+    """``link_scores`` from the probabilistic model over ``link_profiles`` (trained on
+    them, or ``stored_model`` as it is), and ``link_model``: one row, how the model was
+    made and the model itself (splink's JSON), published with the run so that the
+    parameters that decided a family stay with it."""
     started = time.perf_counter()
     database = database_path(con)
     with memory_lent(con):
@@ -106,7 +112,7 @@ def score_pairs(con: duckdb.DuckDBPyConnection, config: Linkage) -> dict[str, in
         profiles = con.execute(f"select * from {WORK}.link_profiles").fetch_record_batch()
         scores, summary = link_model.score(profiles, config,
                                            spill_folder(database, "model") if database
-                                           else None)
+                                           else None, stored_model)
     con.register("__scores", scores)
     con.execute(f"create or replace table {WORK}.link_scores as select * from __scores")
     con.unregister("__scores")
@@ -114,10 +120,12 @@ def score_pairs(con: duckdb.DuckDBPyConnection, config: Linkage) -> dict[str, in
     con.execute(f"""create or replace table {WORK}.link_model as select
         $m_from as trained_from, $label_pairs as n_label_pairs,
         $n_profiles as n_profiles, $n_rules as n_blocking_rules,
-        $n_scored as n_pairs_scored, $seconds as seconds""",
+        $n_scored as n_pairs_scored, $seconds as seconds,
+        cast($model as varchar) as model_json""",
                 {"m_from": summary["m_from"], "label_pairs": summary["label_pairs"],
                  "n_profiles": summary["n_profiles"], "n_rules": summary["n_blocking_rules"],
-                 "n_scored": scores.num_rows, "seconds": seconds})
+                 "n_scored": scores.num_rows, "seconds": seconds,
+                 "model": json.dumps(summary["model"]) if summary["model"] else None})
     log.info("link: model trained on %s (%d labelled pairs), %d pairs scored in %.1fs",
              summary["m_from"], summary["label_pairs"], scores.num_rows, seconds)
     return {"link_scores": scores.num_rows}
@@ -132,13 +140,14 @@ def next_number(con: duckdb.DuckDBPyConnection, table: str, column: str) -> int:
 
 
 def link(con: duckdb.DuckDBPyConnection, as_of: str, previous_run_id: str | None,
-         config: Linkage) -> dict[str, int]:
-    """Link person records into persons with stable ids; returns row counts per table."""
+         config: Linkage, stored_model: dict[str, Any] | None = None) -> dict[str, int]:
+    """Link person records into persons with stable ids; returns row counts per table.
+    ``stored_model``: an earlier run's model to score with instead of training one."""
     counts = run_steps(con, ["link/link_edges"])
     number_records(con)
     counts["link_det_clusters"] = connected_components(con, "link_edges", "link_det_clusters")
     counts |= run_steps(con, ["link/link_record_profiles", "link/link_profiles"])
-    counts |= score_pairs(con, config)
+    counts |= score_pairs(con, config, stored_model)
     thresholds = {"accept_probability": config.accept_probability,
                   "strong_probability": config.strong_probability}
     counts |= run_steps(con, ["link/link_candidates", "link/link_edges_draft"], thresholds)

@@ -330,15 +330,19 @@ def trainable(n_prior: int, n_labels: int, n_profiles: int, config: Linkage) -> 
 
 
 def score(profiles: pa.Table | pa.RecordBatchReader, config: Linkage,
-          temp_directory: Path | None = None) -> tuple[pa.Table, dict[str, Any]]:
-    """Train the model on ``profiles`` and score the blocked pairs of different clusters.
+          temp_directory: Path | None = None, stored: dict[str, Any] | None = None
+          ) -> tuple[pa.Table, dict[str, Any]]:
+    """Train the model on ``profiles`` and score the blocked pairs of different clusters;
+    or, given a ``stored`` model (splink's JSON of an earlier run), score with it as it
+    is, its blocking rules included, to reproduce that run's decisions.
 
     ``profiles`` may be a stream of record batches, copied in as it is read: a region's
     profiles are over a gigabyte in Arrow, and held while the model ran they were that
     much of the run's peak memory.
 
-    Returns the scored pairs at or above the review threshold, and a summary of the
-    training (method used for m, number of labelled pairs, profiles, blocking rules).
+    Returns the scored pairs at or above the review threshold, and a summary: how m was
+    estimated (or that the model was stored), the labelled pairs, profiles and blocking
+    rules, and the model used (``model``: splink's JSON, parameters only, no records).
     """
     con = duckdb.connect()
     try:
@@ -352,31 +356,18 @@ def score(profiles: pa.Table | pa.RecordBatchReader, config: Linkage,
         (n_profiles, n_prior) = con.execute(f"""select (select count(*) from profiles),
             (select count(*) from profiles as l join profiles as r
                 on {PRIOR_RULES[0]} and l.unique_id < r.unique_id)""").fetchone()
-        if not trainable(n_prior, labels, n_profiles, config):
-            return EMPTY.empty_table(), {"m_from": "not trained (too little data)",
-                                      "label_pairs": labels, "n_profiles": n_profiles,
-                                      "n_blocking_rules": len(rules)}
+        summary = {"label_pairs": labels, "n_profiles": n_profiles, "model": None,
+                   "n_blocking_rules": len(rules)}
         db_api = DuckDBAPI(connection=con)
-        linker = Linker(db_api.register("profiles"), settings(rules),
-                        log_level=logging.WARNING)
-        training = linker.training
-        use_labels = labels >= config.min_label_pairs
-        training.estimate_probability_two_random_records_match(
-            PRIOR_RULES, recall=prior_recall(con) if use_labels else PRIOR_RECALL)
-        training.estimate_u_using_random_sampling(max_pairs=config.u_sample_pairs,
-                                                  seed=config.seed)
-        if use_labels:
-            training.estimate_m_from_label_column("key_label")
-            model = with_unseen_levels(linker.misc.save_model_to_json(), labels,
-                                       config.u_sample_pairs)
-            linker = Linker(db_api.register("profiles"), model, log_level=logging.WARNING)
-            method = "identifier-labelled pairs"
+        if stored is not None:
+            linker = Linker(db_api.register("profiles"), stored, log_level=logging.WARNING)
+            summary |= {"m_from": "stored model", "n_blocking_rules":
+                        len(stored.get("blocking_rules_to_generate_predictions", []))}
+        elif not trainable(n_prior, labels, n_profiles, config):
+            return EMPTY.empty_table(), summary | {"m_from": "not trained (too little data)"}
         else:
-            for rule in EM_BLOCKING_RULES:
-                training.estimate_parameters_using_expectation_maximisation(
-                    rule, estimate_without_term_frequencies=True,
-                    populate_probability_two_random_records_match_from_trained_values=True)
-            method = "expectation maximisation"
+            linker, summary["m_from"] = train(con, db_api, rules, labels, config)
+        summary["model"] = linker.misc.save_model_to_json()
         predictions = linker.inference.predict(
             threshold_match_probability=config.review_probability, warning_mode="never")
         scores = con.execute(f"""
@@ -387,7 +378,30 @@ def score(profiles: pa.Table | pa.RecordBatchReader, config: Linkage,
             from {predictions.physical_name}
             where cluster_id_l <> cluster_id_r
             order by unique_id_l, unique_id_r""").to_arrow_table()
-        return scores, {"m_from": method, "label_pairs": labels, "n_profiles": n_profiles,
-                        "n_blocking_rules": len(rules)}
+        return scores, summary
     finally:
         con.close()
+
+
+def train(con: duckdb.DuckDBPyConnection, db_api: DuckDBAPI, rules: list[str], labels: int,
+          config: Linkage) -> tuple[Linker, str]:
+    """A linker over the ``profiles`` table in ``con`` with its parameters estimated on
+    them (see the module's docstring), and how m was estimated."""
+    linker = Linker(db_api.register("profiles"), settings(rules), log_level=logging.WARNING)
+    training = linker.training
+    use_labels = labels >= config.min_label_pairs
+    training.estimate_probability_two_random_records_match(
+        PRIOR_RULES, recall=prior_recall(con) if use_labels else PRIOR_RECALL)
+    training.estimate_u_using_random_sampling(max_pairs=config.u_sample_pairs,
+                                              seed=config.seed)
+    if use_labels:
+        training.estimate_m_from_label_column("key_label")
+        model = with_unseen_levels(linker.misc.save_model_to_json(), labels,
+                                   config.u_sample_pairs)
+        return (Linker(db_api.register("profiles"), model, log_level=logging.WARNING),
+                "identifier-labelled pairs")
+    for rule in EM_BLOCKING_RULES:
+        training.estimate_parameters_using_expectation_maximisation(
+            rule, estimate_without_term_frequencies=True,
+            populate_probability_two_random_records_match_from_trained_values=True)
+    return linker, "expectation maximisation"

@@ -9,6 +9,7 @@ the step and reason of a run that could not finish.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import subprocess
 import uuid
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ class Run:
     started_at: dt.datetime
     previous_run_id: str | None = None  # ids carry on from it (as at or before as_of)
     compare_run_id: str | None = None   # new/continuing against it (strictly before as_of)
+    model: Path | None = None  # an earlier run's linkage model to score with (--model)
 
 
 def code_version() -> str:
@@ -75,12 +77,28 @@ def previous_run(con: duckdb.DuckDBPyConnection, as_of: dt.date, same_day: bool 
     return row[0][0] if row else None
 
 
+def load_model(path: Path) -> dict[str, Any]:
+    """A stored linkage model (splink's JSON, as ``familyscreen model`` writes it)."""
+    try:
+        model = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise RunError(f"{path}: cannot read the model file ({exc.strerror})") from exc
+    except ValueError as exc:
+        raise RunError(f"{path}: not a linkage model (not JSON: {exc})") from exc
+    if not isinstance(model, dict) or not model.get("comparisons"):
+        raise RunError(f"{path}: not a linkage model (no comparisons); write one with "
+                       "'familyscreen model'")
+    return model
+
+
 def prepare(extracts: Path, as_of: str, out: Path, db: Path | None, criteria: Path | None,
-            command: str = "screen") -> tuple[Run, RuleSet]:
+            command: str = "screen", model: Path | None = None) -> tuple[Run, RuleSet]:
     """Check the arguments, load the rule set and record the run as ``running``."""
     as_of_date = parse_as_of(as_of)
     if not extracts.is_dir():
         raise RunError(f"{extracts}: extracts folder not found")
+    if model is not None:
+        load_model(model)
     criteria = criteria or DEFAULT_CRITERIA
     rules = load_rule_set(criteria)
     out.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -100,7 +118,7 @@ def prepare(extracts: Path, as_of: str, out: Path, db: Path | None, criteria: Pa
                      "code": code_version()})
     db.chmod(0o600)  # personal data: readable by its owner only
     run = Run(command, run_id, extracts, as_of_date, out, db, criteria, started, previous,
-              compare)
+              compare, model)
     return run, rules
 
 

@@ -64,7 +64,8 @@ def standardise_records(run: Run, rules: RuleSet) -> dict[str, int]:
 
 def link_persons(run: Run, rules: RuleSet) -> dict[str, int]:
     with connect(run.db) as con:
-        return link.link(con, run.as_of.isoformat(), run.previous_run_id, rules.linkage)
+        return link.link(con, run.as_of.isoformat(), run.previous_run_id, rules.linkage,
+                         runs.load_model(run.model) if run.model else None)
 
 
 def form_households(run: Run, rules: RuleSet) -> dict[str, int]:

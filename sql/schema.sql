@@ -41,6 +41,12 @@ create table if not exists main.person_keys_history (
     run_id varchar, person_id varchar, key_type varchar, key_value varchar
 );
 
+create table if not exists main.link_model_history (
+    run_id varchar, trained_from varchar, n_label_pairs bigint, n_profiles bigint,
+    n_blocking_rules bigint, n_pairs_scored bigint, seconds double,
+    model_json varchar  -- splink's JSON: parameters and rules, no records
+);
+
 create table if not exists main.persons_history (
     run_id varchar, person_id varchar, forename varchar, surname varchar,
     date_of_birth date, gender varchar, age integer, address varchar, postcode varchar,

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines import cli, cohort, flows, quality, sample
+from pipelines import cli, cohort, flows, quality, runs, sample, steps
 from pipelines.db import connect
 from tests.build import AS_OF, generated, screen
 
@@ -257,3 +257,48 @@ def test_generated_parquet_holds_the_same_text_as_the_csv(tmp_path, noise):
         assert pq.read_table(tmp_path / "parquet" / f"{path.stem}.parquet").to_pylist() \
             == table.select(pq.read_schema(tmp_path / "parquet" / f"{path.stem}.parquet")
                             .names).to_pylist()
+
+
+def test_a_run_keeps_its_linkage_model_and_a_stored_model_reproduces_its_links(
+        noisy_borough, tmp_path, capsys):
+    """Each screening run publishes the model it scored with; ``familyscreen model``
+    prints it, and ``screen --model`` scores with it instead of training, giving the same
+    links, so an earlier run's decision can be reproduced and explained."""
+    first, _ = screen(noisy_borough, tmp_path / "a")
+    assert cli.main(["model", "--out", str(tmp_path / "a")]) == 0
+    printed = capsys.readouterr().out
+    model = json.loads(printed)
+    assert len(model["comparisons"]) == 4
+    assert all(level.get("m_probability") is not None
+               for c in model["comparisons"] for level in c["comparison_levels"]
+               if not level.get("is_null_level"))
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", printed), "no dates of birth in a model"
+    stored = tmp_path / "model.json"
+    stored.write_text(printed, encoding="utf-8")
+
+    run, rules = runs.prepare(noisy_borough, AS_OF.isoformat(), tmp_path / "b", None, None,
+                              model=stored)
+    steps.execute(run, rules)
+    with connect(run.db) as con:
+        (trained_from, kept) = con.execute(
+            "select trained_from, model_json from link_model").fetchone()
+    assert trained_from == "stored model" and json.loads(kept) == model
+    for csv in ("cohort_members.csv", "review_queue.csv"):
+        assert (tmp_path / "a" / csv).read_bytes() == (tmp_path / "b" / csv).read_bytes()
+    assert first.run_id != run.run_id
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (None, "cannot read the model file"),
+    ("{not json", "not a linkage model (not JSON"),
+    ('{"link_type": "dedupe_only"}', "not a linkage model (no comparisons)"),
+])
+def test_a_bad_model_file_stops_the_run_with_one_line(tmp_path, capsys, content, message):
+    model = tmp_path / "model.json"
+    if content is not None:
+        model.write_text(content, encoding="utf-8")
+    code = cli.main(["screen", "--extracts", str(tmp_path), "--as-of", "2025-09-30",
+                     "--out", str(tmp_path / "o"), "--model", str(model)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith(f"familyscreen: {model}: {message}")
