@@ -34,6 +34,9 @@ def parser() -> argparse.ArgumentParser:
         cmd.add_argument("--out", required=True, help="folder for the outputs")
         cmd.add_argument("--db", help="DuckDB file (default: familyscreen.duckdb in --out)")
         cmd.add_argument("--criteria", help="rule set YAML (default: criteria/phase1.yaml)")
+        cmd.add_argument("--debug", action="store_true",
+                         help="keep every step's intermediate tables (the CTEs of its SQL) "
+                              "in the database's debug schema, for inspection")
         if name == "screen":
             cmd.add_argument("--model", help="score with this stored linkage model (from "
                                              "'familyscreen model') instead of training one")
@@ -115,7 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         model = {"model_file": args.model} if args.command == "screen" and args.model else {}
         counts = getattr(flows, args.command)(
             extracts=args.extracts, as_of=args.as_of, out=args.out, db=args.db,
-            criteria_file=args.criteria, **model)
+            criteria_file=args.criteria, debug=args.debug, **model)
     except RunError as exc:
         print(f"familyscreen: {exc}", file=sys.stderr)
         return 2

@@ -4,11 +4,15 @@ Every transformation is one file under ``sql/`` holding one ``select``; the runn
 materialises it as a table named after the file, in the ``work`` schema that each run
 rebuilds. Values reach SQL only as DuckDB parameters (``$as_of``); identifiers only
 from validated configuration, through :func:`quote_ident`.
+
+In debug mode (``familyscreen screen --debug``) the runner also keeps each file's
+intermediate steps (its CTEs) as tables of the ``debug`` schema, ``<table>__<cte>``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import re
@@ -24,6 +28,7 @@ from pipelines import SQL_DIR
 log = logging.getLogger("familyscreen")
 
 WORK = "work"
+DEBUG = "debug"
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 _SIZE = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
@@ -109,9 +114,10 @@ def quote_literal_value(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def connect(db_path: Path | str) -> duckdb.DuckDBPyConnection:
+def connect(db_path: Path | str, debug: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the run database with the ``work`` schema first on the search path, the
-    memory limit set and spilling to ``<database>.tmp`` beside it."""
+    memory limit set and spilling to ``<database>.tmp`` beside it; with ``debug``, the
+    step runner keeps every intermediate step (:func:`materialise_ctes`)."""
     try:
         con = duckdb.connect(str(db_path))
     except duckdb.IOException as exc:
@@ -122,7 +128,57 @@ def connect(db_path: Path | str) -> duckdb.DuckDBPyConnection:
     con.execute(f"create schema if not exists {WORK}")
     con.execute(f"set search_path = '{WORK},main'")
     con.execute((SQL_DIR / "macros.sql").read_text())
+    if debug:
+        con.execute(f"create schema if not exists {DEBUG}")
+        con.execute("set variable familyscreen_debug = true")
     return con
+
+
+def debugging(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether ``con`` was opened in debug mode."""
+    (on,) = con.execute("select coalesce(getvariable('familyscreen_debug'), false)").fetchone()
+    return bool(on)
+
+
+def _parsed(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, Any]:
+    return json.loads(con.execute("select json_serialize_sql($sql)", {"sql": sql}).fetchone()[0])
+
+
+def ctes(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[str, str]]:
+    """Each CTE of the statement ``sql`` with a query selecting it, ``select * from
+    <cte>`` under the statement's CTEs, rebuilt from DuckDB's own parse of the statement
+    (``json_serialize_sql``), not by editing the text. Empty for a statement DuckDB
+    cannot serialise."""
+    statement = _parsed(con, sql)
+    if statement.get("error"):
+        return []
+    defined = statement["statements"][0]["node"].get("cte_map", {"map": []})
+    queries = []
+    for cte in [entry["key"] for entry in defined["map"]]:
+        probe = _parsed(con, f"select * from {quote_ident(cte)}")
+        probe["statements"][0]["node"]["cte_map"] = defined
+        (query,) = con.execute("select json_deserialize_sql($json)",
+                               {"json": json.dumps(probe)}).fetchone()
+        queries.append((cte, query))
+    return queries
+
+
+def materialise_ctes(con: duckdb.DuckDBPyConnection, name: str, sql: str,
+                     params: Mapping[str, Any] | None = None) -> list[str]:
+    """Debug mode: every CTE of ``sql`` (one step's file) as the table
+    ``debug.<name>__<cte>``, as splink's debug mode materialises each of its steps, so
+    that an analyst can see at which step a row appeared or went. Returns the tables; a
+    statement DuckDB cannot take apart is logged and kept whole only (debugging never
+    stops a run)."""
+    made = []
+    for cte, query in ctes(con, sql):
+        table = f"{name}__{cte}"
+        con.execute(f"create or replace table {DEBUG}.{quote_ident(table)} as\n{query}",
+                    bind(query, params or {}))
+        made.append(table)
+    if not made:
+        log.warning("debug: %s kept whole, not step by step", name)
+    return made
 
 
 def bind(sql: str, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -141,6 +197,8 @@ def materialise(
     started = time.perf_counter()
     target = f"{WORK}.{quote_ident(name)}"
     con.execute(f"create or replace table {target} as\n{sql}", bind(sql, params or {}))
+    if debugging(con):
+        materialise_ctes(con, name, sql, params)
     (rows,) = con.execute(f"select count(*) from {target}").fetchone()
     log.debug("table %s: %d rows in %.2fs", name, rows, time.perf_counter() - started)
     return rows

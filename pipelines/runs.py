@@ -20,7 +20,7 @@ import duckdb
 
 from pipelines import CRITERIA_DIR, ROOT, __version__, cohort, exports, quality, report
 from pipelines.criteria import RuleSet, load_rule_set
-from pipelines.db import RunError, connect
+from pipelines.db import DEBUG, RunError, connect
 
 DEFAULT_CRITERIA = CRITERIA_DIR / "phase1.yaml"
 DB_NAME = "familyscreen.duckdb"
@@ -42,6 +42,7 @@ class Run:
     previous_run_id: str | None = None  # ids carry on from it (as at or before as_of)
     compare_run_id: str | None = None   # new/continuing against it (strictly before as_of)
     model: Path | None = None  # an earlier run's linkage model to score with (--model)
+    debug: bool = False  # keep every step's intermediate tables (--debug)
 
 
 def code_version() -> str:
@@ -92,7 +93,8 @@ def load_model(path: Path) -> dict[str, Any]:
 
 
 def prepare(extracts: Path, as_of: str, out: Path, db: Path | None, criteria: Path | None,
-            command: str = "screen", model: Path | None = None) -> tuple[Run, RuleSet]:
+            command: str = "screen", model: Path | None = None, debug: bool = False
+            ) -> tuple[Run, RuleSet]:
     """Check the arguments, load the rule set and record the run as ``running``."""
     as_of_date = parse_as_of(as_of)
     if not extracts.is_dir():
@@ -107,6 +109,8 @@ def prepare(extracts: Path, as_of: str, out: Path, db: Path | None, criteria: Pa
     run_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     with connect(db) as con:
         cohort.ensure_schema(con)
+        if debug:  # one run's intermediate tables at a time
+            con.execute(f"drop schema if exists {DEBUG} cascade")
         previous = previous_run(con, as_of_date)
         compare = previous_run(con, as_of_date, same_day=False)
         con.execute("""insert into runs (run_id, command, as_of_date, criteria_name,
@@ -118,7 +122,7 @@ def prepare(extracts: Path, as_of: str, out: Path, db: Path | None, criteria: Pa
                      "code": code_version()})
     db.chmod(0o600)  # personal data: readable by its owner only
     run = Run(command, run_id, extracts, as_of_date, out, db, criteria, started, previous,
-              compare, model)
+              compare, model, debug)
     return run, rules
 
 

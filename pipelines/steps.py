@@ -34,7 +34,7 @@ Step = Callable[[Run, RuleSet], dict[str, int]]
 
 def load(run: Run, rules: RuleSet) -> dict[str, int]:
     """Extract files → ``raw_*``; what was read is kept in ``work.input_files``."""
-    with connect(run.db) as con:
+    with connect(run.db, run.debug) as con:
         loaded = extract.load_all(con, run.extracts, EXTRACTS)
         frame = pd.DataFrame([{"extract": x.name, "path": x.path, "sha256": x.sha256,
                                "encoding": x.encoding} for x in loaded])
@@ -47,7 +47,7 @@ def load(run: Run, rules: RuleSet) -> dict[str, int]:
 
 def validate_and_stage(run: Run, rules: RuleSet) -> dict[str, int]:
     """``raw_*`` → pandera → ``stg_*`` + rejects; counts kept in ``work.input_counts``."""
-    with connect(run.db) as con:
+    with connect(run.db, run.debug) as con:
         counts = validate.validate_all(con, EXTRACTS, pd.Timestamp(run.as_of))
         con.register("__counts", pd.DataFrame([vars(c) for c in counts]))
         con.execute(f"create or replace table {WORK}.input_counts as select * from __counts")
@@ -58,43 +58,43 @@ def validate_and_stage(run: Run, rules: RuleSet) -> dict[str, int]:
 
 
 def standardise_records(run: Run, rules: RuleSet) -> dict[str, int]:
-    with connect(run.db) as con:
+    with connect(run.db, run.debug) as con:
         return standardise.standardise(con, rules, run.as_of.isoformat())
 
 
 def link_persons(run: Run, rules: RuleSet) -> dict[str, int]:
-    with connect(run.db) as con:
+    with connect(run.db, run.debug) as con:
         return link.link(con, run.as_of.isoformat(), run.previous_run_id, rules.linkage,
                          runs.load_model(run.model) if run.model else None)
 
 
 def form_households(run: Run, rules: RuleSet) -> dict[str, int]:
-    with connect(run.db) as con:
+    with connect(run.db, run.debug) as con:
         return households.form_households(con, run.previous_run_id)
 
 
 def apply_criteria(run: Run, rules: RuleSet) -> dict[str, int]:
-    with connect(run.db) as con:
+    with connect(run.db, run.debug) as con:
         return criteria.evaluate(con, rules, run.as_of)
 
 
 def build_cohort(run: Run, rules: RuleSet) -> dict[str, int]:
-    with connect(run.db) as con:
+    with connect(run.db, run.debug) as con:
         return cohort.build_cohort(con, rules, run.compare_run_id)
 
 
 def write_outputs(run: Run, rules: RuleSet) -> dict[str, int]:
-    with connect(run.db) as con:
+    with connect(run.db, run.debug) as con:
         return runs.write_outputs(con, run, rules)
 
 
 def evaluate_claims(run: Run, rules: RuleSet) -> dict[str, int]:
-    with connect(run.db) as con:
+    with connect(run.db, run.debug) as con:
         return claims.evaluate(con, rules, run.as_of.isoformat())
 
 
 def write_claims(run: Run, rules: RuleSet) -> dict[str, int]:
-    with connect(run.db) as con:
+    with connect(run.db, run.debug) as con:
         return claims.write_outputs(con, run, rules)
 
 
