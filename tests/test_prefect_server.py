@@ -4,6 +4,7 @@ wrote; everything started is stopped."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import socket
@@ -62,27 +63,36 @@ def test_deployment_runs_on_a_real_prefect_server(prefect_server):
     assert manifest["as_of"] == "2025-09-30" and manifest["counts"]["cohort"] == 72
 
 
+def started_ended(run: dict) -> tuple[dt.datetime, dt.datetime]:
+    return (dt.datetime.fromisoformat(run["start_time"]),
+            dt.datetime.fromisoformat(run["end_time"]))
+
+
 @pytest.mark.engine
-def test_a_region_screens_every_authority_on_the_workers_and_names_the_one_that_failed(
+def test_a_region_screens_its_authorities_in_parallel_on_two_workers_and_names_a_failure(
         prefect_server, tmp_path):
-    """One run per authority, as the region's subflows, at the region's as-of date; an
-    authority whose extracts are missing fails alone, and the region names it."""
+    """One run per authority, as the region's subflows, at the region's as-of date, shared
+    by two workers of one work pool (as two machines of a regional hub would be, one run
+    each): both take runs and two authorities are screened at once. An authority whose
+    extracts are missing fails alone, and the region names it."""
     env, _ = prefect_server
     region = tmp_path / "region"
     for name in ("halton", "wirral"):
         shutil.copytree(ROOT / "data" / "sample", region / name / "extracts")
     (region / "sefton" / "extracts").mkdir(parents=True)  # nothing supplied yet
-    worker = subprocess.Popen(
-        [serve.PREFECT, "worker", "start", "--pool", serve.POOL, "--limit", "2"],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True)
+    polling = env | {"PREFECT_WORKER_QUERY_SECONDS": "1"}
+    workers = [subprocess.Popen(
+        [serve.PREFECT, "worker", "start", "--pool", serve.POOL, "--limit", "1",
+         "--name", name], env=polling, cwd=ROOT, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, start_new_session=True) for name in ("hub-a", "hub-b")]
     try:
         done = subprocess.run(
             [sys.executable, "-m", "pipelines.cli", "screen-region", "--region", str(region),
              "--as-of", "2025-09-30"],
             env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
     finally:
-        serve.stop(worker)
+        for worker in workers:
+            serve.stop(worker)
     assert done.returncode == 2, done.stderr[-2000:]
     assert done.stderr.strip().endswith(
         "familyscreen: 1 of 3 authorities did not complete: sefton (failed)"), done.stderr
@@ -90,8 +100,11 @@ def test_a_region_screens_every_authority_on_the_workers_and_names_the_one_that_
         manifest = json.loads((region / name / "out" / "run_manifest.json").read_text())
         assert manifest["as_of"] == "2025-09-30" and manifest["counts"]["cohort"] == 72
     runs = {r["name"]: r for r in flow_runs(env)}
-    assert {name: runs[f"{name} 2025-09-30"]["state_type"]
-            for name in ("halton", "sefton", "wirral")} == {
+    mine = {name: runs[f"{name} 2025-09-30"] for name in ("halton", "sefton", "wirral")}
+    assert {name: run["state_type"] for name, run in mine.items()} == {
         "halton": "COMPLETED", "sefton": "FAILED", "wirral": "COMPLETED"}
-    assert all(runs[f"{name} 2025-09-30"]["parent_task_run_id"]
-               for name in ("halton", "sefton", "wirral"))
+    assert all(run["parent_task_run_id"] for run in mine.values())
+    assert {run["labels"]["prefect.worker.name"] for run in mine.values()} \
+        == {"hub-a", "hub-b"}
+    (a_start, a_end), (b_start, b_end) = (started_ended(mine[n]) for n in ("halton", "wirral"))
+    assert a_start < b_end and b_start < a_end, "the two screenings ran one after the other"
