@@ -18,9 +18,11 @@ from matplotlib import rc_context
 from matplotlib.collections import PolyCollection
 from matplotlib.colors import LinearSegmentedColormap, Normalize
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 BLUE = "#1d70b8"
 GREY = "#b1b4b6"
+HIDDEN = "#f3f2f1"  # a map cell of too few households: no figure
 INK = "#0b0c0c"
 # light to dark blue: a higher rate is a darker cell
 RATES = LinearSegmentedColormap.from_list("rates", ["#e8f1f8", "#5694ca", "#003078"])
@@ -172,7 +174,10 @@ def hotspot_map(cells: Sequence[dict], name: str) -> str:
         if hidden:
             ax.add_collection(PolyCollection(
                 [hexagon(c["easting"], c["northing"], width) for c in hidden],
-                facecolors="#f3f2f1", edgecolors=GREY, linewidths=0.6, hatch="///"))
+                facecolors=HIDDEN, edgecolors=GREY, linewidths=0.6, hatch="///"))
+            fig.legend(handles=[Patch(facecolor=HIDDEN, edgecolor=GREY, hatch="///",
+                                      label="too few households to show")],
+                       loc="lower left", bbox_to_anchor=(0.0, 0.0), frameon=False, fontsize=9)
         ax.set_xlim(west, east)
         ax.set_ylim(south, north)
         ax.set_aspect("equal")
