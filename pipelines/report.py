@@ -31,6 +31,7 @@ STEPS = ["report/report_changes", "report/report_wards", "report/report_deciles"
 MIN_HOUSEHOLDS = 10
 # The map's cells: about this many across the area's longer side (at least 100 m).
 CELLS_ACROSS = 40
+DECILE_ENDS = {1: " (most deprived)", 10: " (least deprived)"}
 CLAIM_STATUSES = {"claimable": "#00703c", "already claimed": "#505a5f",
                   "not yet": "#b1b4b6", "not applicable": "#f3f2f1"}
 
@@ -238,8 +239,7 @@ def drawings(figures: dict[str, Any]) -> dict[str, str | None]:
                                   [w["households"] for w in wards], "Cohort by ward")
         if wards else None,
         "deciles": charts.rate_bars(
-            [f"{d['imd_decile']}{' (most deprived)' if d['imd_decile'] == 1 else ''}"
-             f"{' (least deprived)' if d['imd_decile'] == 10 else ''}" for d in deciles],
+            [f"{d['imd_decile']}{DECILE_ENDS.get(d['imd_decile'], '')}" for d in deciles],
             [d["families"] for d in deciles], [d["households"] for d in deciles],
             "Cohort by deprivation decile")
         if any(d["households"] for d in deciles) else None,
