@@ -10,6 +10,8 @@ RUN := PREFECT_HOME=$(CURDIR)/.prefect PREFECT_LOGGING_LEVEL=WARNING $(BIN)/fami
 .PHONY: setup demo test lint sample serve bench bench-validate febrl clean
 
 setup: $(STAMP)
+	@command -v chromium >/dev/null || echo "No chromium: the report's browser test will skip" \
+	  "(Debian/Ubuntu: sudo apt-get install -y chromium)."
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -92,7 +92,8 @@ def evidence_pages(con: duckdb.DuckDBPyConnection, folder, run: runs.Run) -> int
 def write_outputs(con: duckdb.DuckDBPyConnection, run: runs.Run, rules: RuleSet
                   ) -> dict[str, int]:
     """``pbr_candidates.csv``, the evidence pack, ``claims_report.html`` and
-    ``claims_manifest.json``; then publish the candidates and mark the run succeeded."""
+    ``claims_manifest.json``, and the latest screening run's ``report.html`` again with
+    these claims; then publish the candidates and mark the run succeeded."""
     inputs = runs.input_summary(con)
     counts = dict(con.execute(f"""select status, count(*) from {WORK}.pbr_candidates
         group by status""").fetchall())
@@ -105,12 +106,17 @@ def write_outputs(con: duckdb.DuckDBPyConnection, run: runs.Run, rules: RuleSet
             from {WORK}.pbr_candidates order by family_id, result""",
                              folder / "pbr_candidates.csv")
         counts["evidence_pages"] = evidence_pages(con, folder, run)
+        header = runs.run_header(run, rules)
+        claims = report.claims_figures(con, f"{WORK}.pbr_candidates")
+        claims_manifest = runs.manifest(run, rules, inputs, counts)
         exports.render(folder / "claims_report.html", "claims_report.html", {
-            "run": runs.run_header(run, rules), "inputs": inputs,
-            "claims": report.claims_figures(con, f"{WORK}.pbr_candidates"),
+            "run": header, "inputs": inputs, "claims": claims,
         })
-        exports.write_manifest(folder, "claims_manifest.json",
-                               runs.manifest(run, rules, inputs, counts))
+        board = report.latest(con)
+        if board is not None:
+            report.write(folder / "report.html", report.with_claims(
+                board, header, claims, claims_manifest.get("warnings", [])))
+        exports.write_manifest(folder, "claims_manifest.json", claims_manifest)
         publish(con, run, runs.input_totals(inputs))
     return counts
 

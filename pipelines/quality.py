@@ -1,8 +1,8 @@
 """Quality against known truth: a run on generated extracts compared with the generator's
 ``truth/`` folder (pairwise person links, cohort precision and recall, flags).
 
-Used by the tests, and by the run report when the extracts folder holds a ``truth/``
-folder (generated data only: real extracts have no truth).
+Used by the tests and the benchmark (``bench/scale.py``) only: real extracts have no
+truth, and the board report shows nothing that only a generator could score.
 """
 
 from __future__ import annotations

@@ -1,13 +1,39 @@
-"""The figures of the run report: counts and shares only, never a person's details."""
+"""The board report (``report.html``): its figures, counts and rates only, never a
+person's details, and its charts.
+
+Grain: one report per screening run, brought up to date by each claims run. A screening
+run counts its figures (``sql/report/``: rates by ward and deprivation decile against the
+households screened, the hotspot map's cells, the criteria funnel, the changes since the
+previous run) and keeps them, as JSON, in ``main.report_history``; a claims run renders
+the latest screening run's report again with its own claims, so the report left after
+``screen`` then ``claims`` reflects both. Nothing scored against a generator's truth is
+in it (that is :mod:`pipelines.quality`, for the tests and the benchmark).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from pipelines import charts, exports
 from pipelines.criteria import RuleSet
-from pipelines.db import WORK, quote_ident, quote_literal
+from pipelines.db import WORK, quote_ident, quote_literal, run_steps
+
+STEPS = ["report/report_changes", "report/report_wards", "report/report_deciles",
+         "report/report_hotspots", "report/report_funnel"]
+# A map cell shows its counts only from this many households screened (fewer: grey, no
+# figure), so no cell can point to one household or family.
+MIN_HOUSEHOLDS = 10
+# The map's cells: about this many across the area's longer side (at least 100 m).
+CELLS_ACROSS = 40
+DECILE_ENDS = {1: " (most deprived)", 10: " (least deprived)"}
+CLAIM_STATUSES = {"claimable": "#00703c", "already claimed": "#505a5f",
+                  "not yet": "#b1b4b6", "not applicable": "#f3f2f1"}
 
 
 def rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> list[dict]:
@@ -17,8 +43,11 @@ def rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -
 
 
 def report_figures(con: duckdb.DuckDBPyConnection, rules: RuleSet,
-                   compare_run_id: str | None) -> dict[str, Any]:
-    """Everything report.html shows besides the run header and the inputs."""
+                   previous_run_id: str | None) -> dict[str, Any]:
+    """Everything report.html shows besides the run header and the inputs; "new" and
+    "no longer qualifying" are against ``previous_run_id``."""
+    run_steps(con, STEPS, {"previous_run_id": previous_run_id,
+                           "min_households": MIN_HOUSEHOLDS, "cells_across": CELLS_ACROSS})
     flags = [quote_ident(c) for c in rules.criteria]
     combination = " || ' + ' || ".join(
         f"case when {f} then {quote_literal(c)} else '' end"
@@ -114,22 +143,26 @@ def report_figures(con: duckdb.DuckDBPyConnection, rules: RuleSet,
             group by all order by criteria_met desc, n desc, combination"""),
         "qualifying": rows(con, f"""
             select qualifies_by, count(*) as n from {WORK}.cohort group by all order by n desc"""),
-        "by_ward": rows(con, f"""
-            select coalesce(ward, '(no ward: gazetteer not matched)') as ward, count(*) as n
-            from {WORK}.cohort group by all order by n desc, ward"""),
-        "by_imd": rows(con, f"""
-            select imd_decile, count(*) as n from {WORK}.cohort where imd_decile is not null
-            group by all order by imd_decile"""),
-        "claims": claims_figures(con, "main.pbr_candidates"),
-        "changes": rows(con, f"""
-            select
-                count(*) filter (where status = 'new') as n_new,
-                count(*) filter (where status = 'continuing') as n_continuing,
-                (select count(*) from main.cohort_history as h
-                 where h.run_id = $previous and h.family_id not in
-                    (select family_id from {WORK}.cohort)) as n_left
-            from {WORK}.cohort""", {"previous": compare_run_id})[0],
+        "wards": rows(con, f"select * exclude (is_unmatched) from {WORK}.report_wards"),
+        "deciles": rows(con, f"select * from {WORK}.report_deciles"),
+        "n_without_decile": con.execute(
+            f"select count(*) from {WORK}.families where imd_decile is null").fetchone()[0],
+        "hotspots": rows(con, f"select * from {WORK}.report_hotspots"),
+        "n_located": con.execute(f"""select count(*) from {WORK}.families
+            where uprn in (select uprn from {WORK}.stg_gazetteer where easting is not null)
+            """).fetchone()[0],
+        "min_households": MIN_HOUSEHOLDS,
+        "funnel": rows(con, f"select label, households from {WORK}.report_funnel"),
+        "claims": latest_claims(con),
+        "changes": rows(con, f"select * from {WORK}.report_changes")[0],
     }
+
+
+def latest_claims(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """The latest claims evaluation published in this database, with its run."""
+    run = rows(con, "select run_id, cast(as_of_date as varchar) as as_of "
+                    "from main.latest_claims_run")
+    return {"run": run[0] if run else None, **claims_figures(con, "main.pbr_candidates")}
 
 
 def claims_figures(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, Any]:
@@ -146,3 +179,79 @@ def claims_figures(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, Any]
                 and (result <> 'crime_asb_education' or not contains(missing, ' | '))
             order by result, family_id limit 25"""),
     }
+
+
+def plain(value: Any) -> Any:
+    """A value JSON cannot hold as it is, as one it can (sums come back as decimals)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} in the report's figures")
+
+
+def context(run: dict[str, str], inputs: list[dict], figures: dict[str, Any],
+            warnings: list[dict], rules: RuleSet) -> dict[str, Any]:
+    """What ``report.html`` is rendered from, as JSON would give it back: the same
+    report whether rendered now or again by a claims run."""
+    return json.loads(json.dumps({
+        "run": run, "inputs": inputs, "figures": figures, "warnings": warnings,
+        "claims_warnings": [], "accept_probability": rules.linkage.accept_probability,
+    }, default=plain))
+
+
+def save(con: duckdb.DuckDBPyConnection, run_id: str, report: dict[str, Any]) -> None:
+    """Keep a screening run's report context for claims runs to render again."""
+    con.execute("insert into main.report_history (run_id, context) values ($r, $c)",
+                {"r": run_id, "c": json.dumps(report)})
+
+
+def latest(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    """The report context of the latest screening run (None before any run kept one)."""
+    found = con.execute("""select context from main.report_history
+        where run_id = (select run_id from main.latest_screen_run)""").fetchall()
+    return json.loads(found[0][0]) if found else None
+
+
+def with_claims(report: dict[str, Any], run: dict[str, str], claims: dict[str, Any],
+                warnings: list[dict]) -> dict[str, Any]:
+    """A screening run's report context with a claims run's figures and warnings."""
+    figures = {**report["figures"], "claims": json.loads(json.dumps(
+        {"run": {"run_id": run["run_id"], "as_of": run["as_of"]}, **claims}, default=plain))}
+    return {**report, "figures": figures, "claims_warnings": warnings}
+
+
+def drawings(figures: dict[str, Any]) -> dict[str, str | None]:
+    """The report's charts as inline SVG (None where there is nothing to draw)."""
+    wards, deciles, cells = figures["wards"], figures["deciles"], figures["hotspots"]
+    funnel = figures["funnel"]
+    results = sorted({r["result"] for r in figures["claims"]["by_status"]})
+    by = {(r["result"], r["status"].replace("_", " ")): r["n"]
+          for r in figures["claims"]["by_status"]}
+    return {
+        "funnel": charts.funnel([s["label"] for s in funnel], [s["households"] for s in funnel],
+                                "Criteria funnel"),
+        "criteria": charts.bars([c["label"] for c in figures["criteria"]],
+                                [c["n"] for c in figures["criteria"]],
+                                [f"{c['n']:,}" for c in figures["criteria"]],
+                                "Families meeting each criterion", "Households screened"),
+        "wards": charts.rate_bars([w["ward"] for w in wards], [w["families"] for w in wards],
+                                  [w["households"] for w in wards], "Cohort by ward")
+        if wards else None,
+        "deciles": charts.rate_bars(
+            [f"{d['imd_decile']}{DECILE_ENDS.get(d['imd_decile'], '')}" for d in deciles],
+            [d["families"] for d in deciles], [d["households"] for d in deciles],
+            "Cohort by deprivation decile")
+        if any(d["households"] for d in deciles) else None,
+        "map": charts.hotspot_map(cells, "Hotspot map") if cells else None,
+        "claims": charts.stacked_bars(
+            [r.replace("_", " ") for r in results],
+            {s: [by.get((r, s), 0) for r in results] for s in CLAIM_STATUSES},
+            CLAIM_STATUSES, "Payment-by-results claims", "Families")
+        if results else None,
+    }
+
+
+def write(path: Path, report: dict[str, Any]) -> None:
+    """``report.html`` from a report context, its charts drawn."""
+    exports.render(path, "report.html", {**report, "charts": drawings(report["figures"])})

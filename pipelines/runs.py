@@ -18,7 +18,7 @@ from typing import Any
 
 import duckdb
 
-from pipelines import CRITERIA_DIR, ROOT, __version__, cohort, exports, quality, report
+from pipelines import CRITERIA_DIR, ROOT, __version__, cohort, exports, report
 from pipelines.criteria import RuleSet, load_rule_set
 from pipelines.db import DEBUG, RunError, connect
 
@@ -39,8 +39,8 @@ class Run:
     db: Path
     criteria: Path
     started_at: dt.datetime
-    previous_run_id: str | None = None  # ids carry on from it (as at or before as_of)
-    compare_run_id: str | None = None   # new/continuing against it (strictly before as_of)
+    # ids carry on from it, and new/continuing are against it (as at or before as_of)
+    previous_run_id: str | None = None
     model: Path | None = None  # an earlier run's linkage model to score with (--model)
     debug: bool = False  # keep every step's intermediate tables (--debug)
 
@@ -62,17 +62,14 @@ def parse_as_of(value: str) -> dt.date:
         raise RunError(f"--as-of {value!r} is not a date in YYYY-MM-DD form") from exc
 
 
-def previous_run(con: duckdb.DuckDBPyConnection, as_of: dt.date, same_day: bool = True
-                 ) -> str | None:
-    """The newest succeeded screening run as at or before ``as_of`` (strictly before it when
-    not ``same_day``); the last to finish among equals.
-
-    Ids carry on from the first kind, so a re-run keeps them; ``status`` compares with the
-    second, so re-running September compares with August again and gives the same files,
-    and re-running a past month never compares with a later one."""
-    row = con.execute(f"""select run_id from main.runs
+def previous_run(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> str | None:
+    """The newest succeeded screening run as at or before ``as_of``; the last to finish
+    among equals. Ids carry on from it, so a re-run keeps them, and ``status`` compares
+    with it: "new" is not in the previous run, so a second run of the same inputs finds
+    none new, and re-running a past month never compares with a later one."""
+    row = con.execute("""select run_id from main.runs
         where command = 'screen' and status = 'succeeded'
-            and as_of_date {'<=' if same_day else '<'} $as_of
+            and as_of_date <= $as_of
         order by as_of_date desc, finished_at desc, run_id desc limit 1""",
                       {"as_of": as_of}).fetchall()
     return row[0][0] if row else None
@@ -112,7 +109,6 @@ def prepare(extracts: Path, as_of: str, out: Path, db: Path | None, criteria: Pa
         if debug:  # one run's intermediate tables at a time
             con.execute(f"drop schema if exists {DEBUG} cascade")
         previous = previous_run(con, as_of_date)
-        compare = previous_run(con, as_of_date, same_day=False)
         con.execute("""insert into runs (run_id, command, as_of_date, criteria_name,
                 criteria_version, criteria_sha256, status, started_at, code_version)
             values ($run_id, $command, $as_of, $name, $version, $sha, 'running', $started,
@@ -122,7 +118,7 @@ def prepare(extracts: Path, as_of: str, out: Path, db: Path | None, criteria: Pa
                      "code": code_version()})
     db.chmod(0o600)  # personal data: readable by its owner only
     run = Run(command, run_id, extracts, as_of_date, out, db, criteria, started, previous,
-              compare, model, debug)
+              model, debug)
     return run, rules
 
 
@@ -190,17 +186,13 @@ def write_outputs(con: duckdb.DuckDBPyConnection, run: Run, rules: RuleSet) -> d
         strict=True))
     with exports.staged_outputs(run.out, run.run_id) as folder:
         exports.write_csvs(con, rules, folder)
-        figures = report.report_figures(con, rules, run.compare_run_id)
-        exports.render(folder / "report.html", "report.html", {
-            "run": run_header(run, rules), "inputs": inputs, "figures": figures,
-            "cohort_size": counts["cohort"],
-            "max_criterion": max([c["n"] for c in figures["criteria"]] + [1]),
-            "linkage_config": rules.linkage,
-            "quality": quality.score(con, run.extracts / "truth")
-            if (run.extracts / "truth" / "records.csv").is_file() else None,
-        })
-        exports.write_manifest(folder, "run_manifest.json",
-                               manifest(run, rules, inputs, counts))
+        run_manifest = manifest(run, rules, inputs, counts)
+        board = report.context(run_header(run, rules), inputs,
+                               report.report_figures(con, rules, run.previous_run_id),
+                               run_manifest.get("warnings", []), rules)
+        report.write(folder / "report.html", board)
+        exports.write_manifest(folder, "run_manifest.json", run_manifest)
+        report.save(con, run.run_id, board)
         cohort.publish(con, run.run_id, rules, counts)
     return counts
 

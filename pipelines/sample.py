@@ -25,6 +25,8 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import functools
+import math
 import os
 import random
 import shutil
@@ -151,6 +153,8 @@ class Property:
     ward: str
     lsoa: str
     imd_decile: int
+    easting: int
+    northing: int
 
     def address(self, style: int = 0) -> str:
         name, kind = self.street
@@ -285,7 +289,8 @@ class Generator:
                     str(100000000 + i * 4 + n), flat, number,
                     STREET_NAMES[k % len(STREET_NAMES)], towns[k // 14400 % len(towns)],
                     postcode,
-                    WARDS[k % len(WARDS)], f"E01{k // 3 % 1000000:06d}", 1 + (k * 3) % 10))
+                    WARDS[k % len(WARDS)], f"E01{k // 3 % 1000000:06d}", 1 + (k * 3) % 10,
+                    *grid_point(k, number)))
 
     def build_households(self) -> None:
         homes = self.rng.sample(self.properties, self.n_households)
@@ -598,7 +603,8 @@ class Generator:
         for prop in self.properties:
             self.rows["gazetteer"].append({
                 "uprn": prop.uprn, "address": prop.address(), "postcode": prop.postcode,
-                "ward": prop.ward, "lsoa": prop.lsoa, "imd_decile": prop.imd_decile})
+                "ward": prop.ward, "lsoa": prop.lsoa, "imd_decile": prop.imd_decile,
+                "easting": prop.easting, "northing": prop.northing})
             self.record_truth["gazetteer"].append(None)
             self.address_truth["gazetteer"].append(prop.uprn)
         if self.noise and self.first == 0:
@@ -669,6 +675,35 @@ class Generator:
                                  *("true" if hh.flags[f] else "false" for f in flags),
                                  hh.crime_mode, hh.crime_person, hh.work_person,
                                  hh.work_benefit])
+
+
+@functools.cache
+def street_slots() -> tuple[tuple[tuple[int, int], ...], ...]:
+    """Per ward, the 300 places of its streets in a town (metres from the town's centre),
+    nearest the centre first: the ground is cut into plots 400 m wide and 80 m deep, one
+    street each, and a plot belongs to the ward whose sixth of the circle holds it; so
+    wards are slices of the town, and a small borough's few streets lie close together."""
+    plots = sorted(((x * 400, y * 80) for x in range(-13, 14) for y in range(-65, 66)),
+                   key=lambda p: (p[0] ** 2 + p[1] ** 2, p))
+    slots: list[list[tuple[int, int]]] = [[] for _ in WARDS]
+    for x, y in plots:
+        ward = int(math.atan2(y, x) % (2 * math.pi) // (2 * math.pi / len(WARDS)))
+        if len(slots[ward]) < 300:
+            slots[ward].append((x, y))
+    return tuple(tuple(s) for s in slots)
+
+
+def grid_point(street: int, number: int) -> tuple[int, int]:
+    """A building's British National Grid point in metres, from its street and number
+    alone (no random draw, so the rest of a borough is the same with or without it).
+    Each 1,800 streets (a postcode area of one town) are a town 14 km from the last, the
+    first about Birkenhead (330000, 388000); a street takes its ward's next place
+    (``street_slots``); numbers run 6 m apart along it, odd and even facing each other."""
+    town, in_town = divmod(street, 1800)
+    x, y = street_slots()[street % len(WARDS)][in_town // len(WARDS)]
+    east = 330000 + town % 8 * 14000 + x - 180 + number * 6
+    north = 388000 + town // 8 * 14000 + y + number % 2 * 15
+    return round(east), round(north)
 
 
 def postcode_typo(postcode: str, rng: random.Random) -> str:

@@ -80,7 +80,7 @@ def apply_criteria(run: Run, rules: RuleSet) -> dict[str, int]:
 
 def build_cohort(run: Run, rules: RuleSet) -> dict[str, int]:
     with connect(run.db, run.debug) as con:
-        return cohort.build_cohort(con, rules, run.compare_run_id)
+        return cohort.build_cohort(con, rules, run.previous_run_id)
 
 
 def write_outputs(run: Run, rules: RuleSet) -> dict[str, int]:

@@ -89,6 +89,16 @@ def whole_number(maximum: int | None = None) -> pa.Check:
     return pa.Check(check, error=f"not a whole number ≥ 0{limit}")
 
 
+def grid_metres(maximum: int) -> pa.Check:
+    """A British National Grid coordinate in metres, 0 to ``maximum`` (700,000 east,
+    1,300,000 north), whole or with decimals as LLPG exports write them."""
+    def check(s: pd.Series) -> pd.Series:
+        text = s.astype("string")
+        ok = text.str.fullmatch(r"[0-9]{1,7}(\.[0-9]+)?").fillna(False).astype(bool)
+        return ok & (pd.to_numeric(text.where(ok), errors="coerce").fillna(0) <= maximum)
+    return pa.Check(check, error=f"not a grid coordinate in metres (0 to {maximum:,})")
+
+
 def code(allowed: tuple[str, ...]) -> pa.Check:
     return pa.Check(lambda s: s.isin(allowed), error=f"not one of: {', '.join(allowed)}")
 

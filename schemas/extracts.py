@@ -290,6 +290,9 @@ EXTRACTS: dict[str, ExtractSpec] = {
                 "lsoa": detail("text", ck.matches(r"[EW]01[0-9]{6}", "LSOA code"), required=False),
                 "imd_decile": detail("int", ck.whole_number(10),
                                      ck.matches(r"[1-9]|10", "decile 1-10"), required=False),
+                # the property's British National Grid point (LLPG X/Y), for the hotspot map
+                "easting": detail("text", ck.grid_metres(700_000), required=False),
+                "northing": detail("text", ck.grid_metres(1_300_000), required=False),
             },
         ),
         ExtractSpec(

@@ -96,6 +96,12 @@ create table if not exists main.pbr_candidates_history (
     identification_run_id varchar
 );
 
+-- The board report's context of each screening run (counts and rates only, as JSON), so
+-- a claims run can render report.html again with its claims (pipelines/report.py).
+create table if not exists main.report_history (
+    run_id varchar, context json
+);
+
 create or replace view main.latest_claims_run as
 select run_id, as_of_date, criteria_name, criteria_version
 from main.runs

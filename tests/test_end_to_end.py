@@ -65,13 +65,25 @@ def test_same_inputs_give_byte_identical_csvs(noisy_borough, tmp_path):
         assert (tmp_path / "a" / csv).read_bytes() == (tmp_path / "b" / csv).read_bytes()
 
 
-def test_rerun_in_the_same_database_gives_byte_identical_csvs(clean_borough, tmp_path):
+def test_rerun_in_the_same_database_finds_no_family_new(clean_borough, tmp_path):
+    """"New" is not in the previous run: a second run of the same inputs keeps every
+    file but the status, now continuing, and its report counts none new."""
     out = tmp_path / "out"
-    screen(clean_borough, out)
+    first, _ = screen(clean_borough, out)
     before = {c: (out / c).read_bytes() for c in ("cohort_families.csv", "cohort_members.csv",
                                                   "rejects.csv")}
-    screen(clean_borough, out)
-    assert {c: (out / c).read_bytes() for c in before} == before
+    again, counts = screen(clean_borough, out)
+    assert again.previous_run_id == first.run_id
+    assert counts["new"] == 0 and counts["cohort"] > 0
+    after = {c: (out / c).read_bytes() for c in before}
+    assert after["cohort_families.csv"] == \
+        before["cohort_families.csv"].replace(b",new,", b",continuing,")
+    assert {c: after[c] for c in ("cohort_members.csv", "rejects.csv")} == \
+        {c: before[c] for c in ("cohort_members.csv", "rejects.csv")}
+    html = (out / "report.html").read_text()
+    assert ">0</b>new: not in the previous run" in html
+    assert f">{counts['cohort']}</b>continuing" in html
+    assert f"{counts['cohort']} continue and 0 no longer qualify" in html
 
 
 def test_next_month_keeps_history_ids_and_marks_families_continuing(clean_borough, tmp_path):
@@ -196,9 +208,9 @@ def test_rerunning_a_past_month_does_not_displace_a_later_one(clean_borough, tmp
     october, _ = screen(clean_borough, tmp_path / "b", db=db,
                         as_of=AS_OF + dt.timedelta(days=31))
     again, _ = screen(clean_borough, tmp_path / "c", db=db)
-    assert again.previous_run_id == september.run_id and again.compare_run_id is None
+    assert again.previous_run_id == september.run_id  # never the later October
     assert (tmp_path / "c" / "cohort_families.csv").read_bytes() == \
-        (tmp_path / "a" / "cohort_families.csv").read_bytes()
+        (tmp_path / "a" / "cohort_families.csv").read_bytes().replace(b",new,", b",continuing,")
     con = duckdb.connect(str(db), read_only=True)
     assert con.execute("select run_id from latest_screen_run").fetchone()[0] == october.run_id
     assert con.execute("select distinct run_id from cohort").fetchall() == [(october.run_id,)]

@@ -250,3 +250,47 @@ def test_validation_in_batches_gives_what_one_batch_gives(run_validation, monkey
     for a, b in zip(whole[1:], batched[1:], strict=True):
         pd.testing.assert_frame_equal(a, b)
     assert whole[0].rows_rejected > 0 and len(whole[3]) > 0
+
+
+GAZETTEER_ROW = {"uprn": "100", "address": "1 Mill Lane, Birkenhead", "postcode": "CH41 4LA",
+                 "ward": "Oxton"}
+
+
+@pytest.mark.parametrize(("easting", "northing", "staged"), [
+    ("330512", "388015", (330512.0, 388015.0)),
+    ("330512.37", "388015.5", (330512.37, 388015.5)),   # as LLPG exports write them
+    ("700000", "1300000", (700000.0, 1300000.0)),       # the National Grid's far corner
+    ("0", "0", (0.0, 0.0)),
+])
+def test_gazetteer_grid_points_are_staged(run_validation, easting, northing, staged):
+    counts, df, _, warnings = run_validation(
+        "gazetteer", [{**GAZETTEER_ROW, "easting": easting, "northing": northing}])
+    assert counts.rows_staged == 1 and warnings.empty
+    assert (df.loc[0, "easting"], df.loc[0, "northing"]) == staged
+
+
+@pytest.mark.parametrize(("column", "value"), [
+    ("easting", "700001"), ("easting", "700000.5"), ("northing", "1300001"),
+    ("easting", "-5"), ("northing", "388 015"), ("easting", "E330512"),
+])
+def test_a_bad_grid_point_is_nulled_with_its_pair_and_the_property_kept(run_validation, column,
+                                                                       value):
+    row = {**GAZETTEER_ROW, "easting": "330512", "northing": "388015", column: value}
+    counts, df, rejects, warnings = run_validation("gazetteer", [row])
+    assert counts.rows_staged == 1 and rejects.empty
+    assert list(warnings["column"]) == [column]
+    assert warnings["problem"].str.startswith("not a grid coordinate in metres").all()
+    # half a point is no point: the map leaves the property out
+    assert df[["easting", "northing"]].isna().all(axis=None)
+
+
+def test_a_gazetteer_without_grid_points_is_read(tmp_path):
+    folder = tmp_path / "extracts"
+    Extracts(folder).write()
+    (folder / "gazetteer.csv").write_text("uprn,address,postcode,ward\n"
+                                          "100,\"1 Mill Lane, Birkenhead\",CH41 4LA,Oxton\n")
+    with connect(":memory:") as con:
+        extract.load_all(con, folder, EXTRACTS)
+        validate.validate_all(con, EXTRACTS, pd.Timestamp(AS_OF))
+        got = con.execute("select uprn, easting, northing from work.stg_gazetteer").fetchall()
+    assert got == [("100", None, None)]
