@@ -17,7 +17,16 @@ from typing import Any
 
 import duckdb
 
-from pipelines import CRITERIA_DIR, ROOT, __version__, cohort, exports, quality, report
+from pipelines import (
+    CRITERIA_DIR,
+    ROOT,
+    __version__,
+    cohort,
+    exports,
+    quality,
+    report,
+    run_warnings,
+)
 from pipelines.criteria import RuleSet, load_rule_set
 from pipelines.db import RunError, connect
 
@@ -141,13 +150,13 @@ def run_header(run: Run, rules: RuleSet) -> dict[str, str]:
             "code_version": code_version()}
 
 
-def manifest(run: Run, rules: RuleSet, inputs: list[dict], counts: dict[str, int]
-             ) -> dict[str, Any]:
+def manifest(run: Run, rules: RuleSet, inputs: list[dict], counts: dict[str, int],
+             warnings: list[dict]) -> dict[str, Any]:
     """The run manifest, before the output files' hashes are added."""
     return {**run_header(run, rules),
             "criteria_file": str(run.criteria), "criteria_sha256": rules.sha256,
             "extracts_folder": str(run.extracts), "database": str(run.db),
-            "inputs": inputs, "counts": counts}
+            "inputs": inputs, "counts": counts, "warnings": warnings}
 
 
 def write_outputs(con: duckdb.DuckDBPyConnection, run: Run, rules: RuleSet) -> dict[str, int]:
@@ -166,11 +175,14 @@ def write_outputs(con: duckdb.DuckDBPyConnection, run: Run, rules: RuleSet) -> d
             (select count(*) from work.address_matches
              where unresolved_reason = 'several properties fit equally')""").fetchone(),
         strict=True))
+    warnings = run_warnings.recorded(con)
+    counts["warnings"] = len(warnings)
     with exports.staged_outputs(run.out, run.run_id) as folder:
         exports.write_csvs(con, rules, folder)
         figures = report.report_figures(con, rules, run.compare_run_id)
         exports.render(folder / "report.html", "report.html", {
-            "run": run_header(run, rules), "inputs": inputs, "figures": figures,
+            "run": run_header(run, rules), "warnings": warnings, "inputs": inputs,
+            "figures": figures,
             "cohort_size": counts["cohort"],
             "max_criterion": max([c["n"] for c in figures["criteria"]] + [1]),
             "linkage_config": rules.linkage,
@@ -178,7 +190,7 @@ def write_outputs(con: duckdb.DuckDBPyConnection, run: Run, rules: RuleSet) -> d
             if (run.extracts / "truth" / "records.csv").is_file() else None,
         })
         exports.write_manifest(folder, "run_manifest.json",
-                               manifest(run, rules, inputs, counts))
+                               manifest(run, rules, inputs, counts, warnings))
         cohort.publish(con, run.run_id, rules, counts)
     return counts
 
