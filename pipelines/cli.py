@@ -13,6 +13,7 @@ Prefect's own log lines stay off the terminal unless ``--verbose``.
 from __future__ import annotations
 
 import argparse
+import atexit
 import datetime as dt
 import json
 import logging
@@ -70,6 +71,17 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+# Under --verbose, Prefect logs the temporary server's stop as the process exits: the
+# last line waits for an exit handler registered before Prefect's, so run after them.
+LAST_LINE: list[str] = []
+
+
+def print_last_line() -> None:
+    for line in LAST_LINE:
+        print(line, file=sys.stderr, flush=True)
+    LAST_LINE.clear()
+
+
 def configure_output(verbose: bool) -> None:
     """Before Prefect is imported: what reaches the terminal.
 
@@ -84,18 +96,13 @@ def configure_output(verbose: bool) -> None:
     # first start migrates a database and takes longer than Prefect's 20 s default.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     if verbose:
+        atexit.unregister(print_last_line)  # once, however often main() is called
+        atexit.register(print_last_line)
         return
     for handler in ("CONSOLE", "DEBUG"):  # logging.yml's handlers that write to stderr
         os.environ[f"PREFECT_LOGGING_HANDLERS_{handler}_LEVEL"] = "CRITICAL"
     logging.captureWarnings(True)
     warnings.simplefilter("ignore")
-
-
-def fail(message: str, code: int = 2) -> int:
-    """The one line that ends a run that could not go ahead: the last on stderr."""
-    sys.stderr.flush()
-    print(f"familyscreen: {message}", file=sys.stderr, flush=True)
-    return code
 
 
 def manifest_warnings(out: Path, command: str) -> list[dict]:
@@ -117,18 +124,30 @@ def show_progress() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     configure_output(args.verbose)
+    code, reason = outcome(args)
+    if reason:
+        line = f"familyscreen: {reason}"
+        if args.verbose and "prefect" in sys.modules:
+            LAST_LINE.append(line)
+        else:
+            print(line, file=sys.stderr, flush=True)
+    return code
+
+
+def outcome(args: argparse.Namespace) -> tuple[int, str | None]:
+    """The exit code, and the one-line reason of a run that could not go ahead."""
     try:
-        return execute(args)
+        return execute(args), None
     except RunError as exc:
-        return fail(str(exc))
+        return 2, str(exc)
     except KeyboardInterrupt:
-        return fail("stopped (Ctrl-C); earlier outputs are as they were", 130)
+        return 130, "stopped (Ctrl-C); earlier outputs are as they were"
     except Exception as exc:
         if args.verbose:
             traceback.print_exc()
         reason = (str(exc).splitlines() or [""])[0]
-        return fail(f"internal error ({type(exc).__name__}: {reason}); earlier outputs are "
-                    "as they were; run again with --verbose and report the traceback", 1)
+        return 1, (f"internal error ({type(exc).__name__}: {reason}); earlier outputs are "
+                   "as they were; run again with --verbose and report the traceback")
 
 
 def execute(args: argparse.Namespace) -> int:

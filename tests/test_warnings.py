@@ -64,7 +64,7 @@ def test_the_share_is_set_in_the_rule_set(tmp_path):
     assert load_rule_set(tmp_path / "r.yaml").warnings.max_rejected_share == 0.2
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump(
         {**data, "warnings": {"max_rejected_share": 1.5}}))
-    with pytest.raises(RunError, match="warnings.max_rejected_share"):
+    with pytest.raises(RunError, match=r"warnings\.max_rejected_share"):
         load_rule_set(tmp_path / "bad.yaml")
 
 
