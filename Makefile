@@ -34,7 +34,8 @@ demo: $(STAMP)
 	$(RUN) screen --extracts data/sample --as-of $(AS_OF) --out out
 	$(RUN) claims --extracts data/sample_claims --as-of $(CLAIMS_AS_OF) --out out
 	@echo "Outputs are in $(CURDIR)/out: cohort_families.csv, cohort_members.csv, rejects.csv,"
-	@echo "  report.html, run_manifest.json; pbr_candidates.csv, claims_report.html, evidence/;"
+	@echo "  report.html, run_manifest.json; pbr_candidates.csv, claims_report.html, evidence/,"
+	@echo "  claims_rejects.csv, claims_manifest.json;"
 	@echo "  database out/familyscreen.duckdb"
 
 test: $(STAMP)

@@ -17,21 +17,39 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import sample
+from pipelines import sample, serve
 from tests.build import AS_OF
+from tests.test_prefect_server import free_port
 
 PREFECT_LINE = re.compile(r"\|\s*(DEBUG|INFO|WARNING|ERROR|CRITICAL)\s*\||temporary server")
+API: dict[str, str] = {}  # a Prefect server's address for the runs that need no temporary one
 
 
-def familyscreen(*args: str | Path) -> subprocess.CompletedProcess:
+@pytest.fixture(scope="module", autouse=True)
+def prefect_server(tmp_path_factory):
+    """Most runs here use one Prefect server, to save each starting a temporary one;
+    those that test what a temporary server prints (``temporary=True``) still do."""
+    home = tmp_path_factory.mktemp("cli-prefect")
+    port = free_port()
+    env = serve.environment(home / "prefect", port, home)
+    server = serve.start_server(env, port, home / "server.log")
+    API.update(PREFECT_HOME=env["PREFECT_HOME"], PREFECT_API_URL=env["PREFECT_API_URL"])
+    yield
+    API.clear()
+    serve.stop(server)
+
+
+def familyscreen(*args: str | Path, temporary: bool = False) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_LOGGING")}
     return subprocess.run([sys.executable, "-m", "pipelines.cli", *map(str, args)],
-                          env=env, capture_output=True, text=True, timeout=600)
+                          env=env if temporary else {**env, **API}, capture_output=True,
+                          text=True, timeout=600)
 
 
-def screen(extracts: Path, out: Path, *flags: str) -> subprocess.CompletedProcess:
+def screen(extracts: Path, out: Path, *flags: str, temporary: bool = False
+           ) -> subprocess.CompletedProcess:
     return familyscreen("screen", "--extracts", extracts, "--as-of", AS_OF.isoformat(),
-                        "--out", out, *flags)
+                        "--out", out, *flags, temporary=temporary)
 
 
 def last_line(done: subprocess.CompletedProcess) -> str:
@@ -57,7 +75,7 @@ def extracts(tmp_path_factory) -> Path:
 def clean(extracts, tmp_path_factory) -> Path:
     """The output folder of a run of the untouched extracts."""
     out = tmp_path_factory.mktemp("clean") / "out"
-    done = screen(extracts, out)
+    done = screen(extracts, out, temporary=True)
     assert done.returncode == 0, done.stderr
     assert_quiet(done)
     assert re.fullmatch(r"familyscreen: \d+ families in the cohort \(\d+ new\), 0 rows "
@@ -95,7 +113,7 @@ def test_a_missing_column_is_one_line_naming_file_column_and_remedy(extracts, tm
 def test_verbose_shows_prefect_and_the_traceback_and_still_ends_with_the_line(extracts,
                                                                              tmp_path):
     done = screen(changed(extracts, tmp_path, "benefits.csv", drop_column="benefit"),
-                  tmp_path / "out", "--verbose")
+                  tmp_path / "out", "--verbose", temporary=True)
     assert done.returncode == 2
     assert PREFECT_LINE.search(done.stderr) and "Traceback" in done.stderr
     assert last_line(done).startswith("familyscreen: benefits.csv: required column 'benefit'")
