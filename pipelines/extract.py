@@ -12,10 +12,12 @@ fields are set aside as load rejects, numbered exactly.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import hashlib
+import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -151,24 +153,49 @@ def normalise_header(path: Path, names: list[str]) -> list[str]:
 BLOCK_BYTES = 1 << 20
 
 
-def read_csv(path: Path, encoding: str, delimiter: str = ",", quote: str = '"'
+# Rows an export may put above its header (a title, a run date, blank lines) that are
+# looked through for it.
+HEADER_SEARCH_ROWS = 10
+
+
+def find_header(path: Path, encoding: str, delimiter: str, quote: str,
+                required: Sequence[str]) -> tuple[list[str], int]:
+    """(the header row, the number of lines up to and including it): the first of the
+    first ``HEADER_SEARCH_ROWS`` rows that names every ``required`` column, so that
+    title or blank lines above a header are passed over; else the first row not blank
+    (whose missing column then stops the run)."""
+    first: tuple[list[str], int] | None = None
+    with path.open(encoding=encoding, newline="") as f:
+        reader = csv.reader(f, delimiter=delimiter, quotechar=quote)
+        with contextlib.suppress(csv.Error):  # broken quoting: found again by the read
+            for record in itertools.islice(reader, HEADER_SEARCH_ROWS):
+                if not any(field.strip() for field in record):
+                    continue
+                first = first or (record, reader.line_num)
+                if set(required) <= {field.strip().lower() for field in record}:
+                    return record, reader.line_num
+    if first is None:
+        raise RunError(f"{path.name}: the file is empty (no header row); export it again "
+                       "with its header row")
+    return first
+
+
+def read_csv(path: Path, encoding: str, delimiter: str = ",", quote: str = '"',
+             required: Sequence[str] = ()
              ) -> tuple[list[str], Iterator[pa.RecordBatch], list[int]]:
-    """(column names, the rows as batches of text, a list that fills as the batches are
-    read with one entry per row with the wrong number of fields, which is skipped).
+    """(column names, the rows after the header as batches of text, a list that fills as
+    the batches are read with one entry per row with the wrong number of fields, which
+    is skipped).
 
     A skipped row shifts the numbers of every row after it, so once the batches are read
     a non-empty list means the file is read again by :func:`read_csv_exactly`."""
-    with path.open(encoding=encoding, newline="") as f:
-        header = next(csv.reader(f, delimiter=delimiter, quotechar=quote), None)
-    if not header:
-        raise RunError(f"{path.name}: the file is empty (no header row); export it again "
-                       "with its header row")
+    header, header_lines = find_header(path, encoding, delimiter, quote, required)
     names = normalise_header(path, header)
     ragged: list[int] = []
     try:
         reader = pacsv.open_csv(
             path,
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1,
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=header_lines,
                                            encoding=encoding.replace("-sig", ""),
                                            block_size=BLOCK_BYTES),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char=quote,
@@ -187,16 +214,20 @@ def read_csv(path: Path, encoding: str, delimiter: str = ",", quote: str = '"'
     return names, iter(reader), ragged
 
 
-def read_csv_exactly(path: Path, encoding: str, delimiter: str, quote: str, names: list[str]
-                     ) -> tuple[pa.Table, list[dict]]:
+def read_csv_exactly(path: Path, encoding: str, delimiter: str, quote: str, names: list[str],
+                     required: Sequence[str] = ()) -> tuple[pa.Table, list[dict]]:
     """Slow path for files with ragged rows: number every row exactly, set the bad ones
-    apart. The good rows come back as one table with their ``source_row``."""
+    apart. The good rows come back as one table with their ``source_row``. A row whose
+    only extra fields are empty ones at its end (an export that ends every row with a
+    delimiter) loses nothing: it is kept without them."""
+    _header, header_lines = find_header(path, encoding, delimiter, quote, required)
     rows: list[list[str]] = []
     numbers: list[int] = []
     bad: list[dict] = []
     with path.open(encoding=encoding, newline="") as f:
         reader = csv.reader(f, delimiter=delimiter, quotechar=quote, strict=True)
-        next(reader)
+        while reader.line_num < header_lines:
+            next(reader)
         number = 0
         records = iter(reader)
         while True:
@@ -211,6 +242,8 @@ def read_csv_exactly(path: Path, encoding: str, delimiter: str, quote: str, name
             if not record:
                 continue
             number += 1
+            if len(record) > len(names) and not "".join(record[len(names):]).strip():
+                record = record[:len(names)]
             if len(record) != len(names):
                 bad.append({
                     "source_row": number,
@@ -313,7 +346,7 @@ def load_extract(con: duckdb.DuckDBPyConnection, spec: ExtractSpec,
     else:
         (encoding, sha), kind = sniff(path), "CSV"
         dialect = sniff_dialect(path, encoding)
-        names, batches, ragged = read_csv(path, encoding, *dialect)
+        names, batches, ragged = read_csv(path, encoding, *dialect, spec.required_columns)
     missing = [c for c in spec.required_columns if c not in names]
     if missing:
         raise RunError(f"{path.name}: required column '{missing[0]}' is missing from the "
@@ -326,8 +359,10 @@ def load_extract(con: duckdb.DuckDBPyConnection, spec: ExtractSpec,
                        "again")
     bad: list[dict] = []
     if ragged:
-        table, bad = read_csv_exactly(path, encoding, *dialect, names)
+        table, bad = read_csv_exactly(path, encoding, *dialect, names,
+                                      spec.required_columns)
         rows = store(con, target, table)
+    if bad:
         con.executemany(
             f"insert into {WORK}.{LOAD_REJECTS} values (?, ?, ?, ?, ?)",
             [[spec.name, b["source_row"], b["column"], b["problem"], b["raw_values"]] for b in bad],

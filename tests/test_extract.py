@@ -141,6 +141,36 @@ def test_a_trailing_delimiter_names_its_empty_column_and_keeps_the_rest(con, tmp
     assert raw(con).loc[0, "nino"] == "AB123456C"
 
 
+@pytest.mark.parametrize(("label", "above"), [
+    ("a blank line", "\n"),
+    ("a title", "Benefits extract September 2025\n"),
+    ("a title, a date and a blank line", "Benefits extract\nRun on,2025-09-30\n\n"),
+])
+def test_lines_above_the_header_are_passed_over(con, tmp_path, label, above):
+    write(tmp_path, f"{above}{HEADER}\n{ROW}\n{ROW}\n".encode())
+    loaded = extract.load_extract(con, SPEC, tmp_path)
+    assert loaded.rows_read == 2, label
+    assert raw(con)["source_row"].tolist() == [1, 2]  # data rows count from the header
+    assert raw(con).loc[0, "forename"] == "Ann"
+
+
+def test_a_header_is_looked_for_in_the_first_ten_rows_only(con, tmp_path):
+    write(tmp_path, ("title\n" * 10 + f"{HEADER}\n{ROW}\n").encode())
+    with pytest.raises(RunError, match="required column 'forename' is missing"):
+        extract.load_extract(con, SPEC, tmp_path)
+    write(tmp_path, ("title\n" * 9 + f"{HEADER}\n{ROW}\n").encode())
+    assert extract.load_extract(con, SPEC, tmp_path).rows_read == 1
+
+
+def test_empty_fields_ending_every_data_row_are_dropped_and_other_extras_rejected(con,
+                                                                                   tmp_path):
+    write(tmp_path, f"{HEADER}\n{ROW},\n{ROW},,\n{ROW},x\n".encode())
+    loaded = extract.load_extract(con, SPEC, tmp_path)
+    assert loaded.rows_read == 3
+    assert raw(con)["source_row"].tolist() == [1, 2]
+    assert con.execute("select source_row from work.load_rejects").fetchall() == [(3,)]
+
+
 def test_missing_required_extract_is_fatal_and_optional_one_is_empty(con, tmp_path):
     tmp_path.mkdir(exist_ok=True)
     with pytest.raises(RunError, match=r"benefits\.csv: required extract is missing"):
