@@ -17,18 +17,10 @@ from typing import Any
 
 import duckdb
 
-from pipelines import (
-    CRITERIA_DIR,
-    ROOT,
-    __version__,
-    cohort,
-    exports,
-    quality,
-    report,
-    run_warnings,
-)
+from pipelines import CRITERIA_DIR, ROOT, __version__, cohort, exports, quality, report
 from pipelines.criteria import RuleSet, load_rule_set
 from pipelines.db import RunError, connect
+from pipelines.run_warnings import recorded as recorded_warnings
 
 DEFAULT_CRITERIA = CRITERIA_DIR / "phase1.yaml"
 DB_NAME = "familyscreen.duckdb"
@@ -175,14 +167,14 @@ def write_outputs(con: duckdb.DuckDBPyConnection, run: Run, rules: RuleSet) -> d
             (select count(*) from work.address_matches
              where unresolved_reason = 'several properties fit equally')""").fetchone(),
         strict=True))
-    warnings = run_warnings.recorded(con)
+    warnings = recorded_warnings(con)
     counts["warnings"] = len(warnings)
     with exports.staged_outputs(run.out, run.run_id) as folder:
         exports.write_csvs(con, rules, folder)
         figures = report.report_figures(con, rules, run.compare_run_id)
         exports.render(folder / "report.html", "report.html", {
-            "run": run_header(run, rules), "warnings": warnings, "inputs": inputs,
-            "figures": figures,
+            "warnings": warnings,
+            "run": run_header(run, rules), "inputs": inputs, "figures": figures,
             "cohort_size": counts["cohort"],
             "max_criterion": max([c["n"] for c in figures["criteria"]] + [1]),
             "linkage_config": rules.linkage,
