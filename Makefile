@@ -5,25 +5,39 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 AS_OF ?= 2025-09-30
 CLAIMS_AS_OF ?= 2026-07-31
-RUN := PREFECT_HOME=$(CURDIR)/.prefect PREFECT_LOGGING_LEVEL=WARNING $(BIN)/familyscreen
+RUN := PREFECT_HOME=$(CURDIR)/.prefect $(BIN)/familyscreen
+# uv installs exactly the versions of uv.lock; it is itself installed with pip, pinned.
+UV_VERSION := 0.13.9
+UV := UV_PYTHON_DOWNLOADS=never $(BIN)/uv
 
-.PHONY: setup demo test lint sample serve bench bench-validate febrl clean
+.PHONY: setup demo test lint lock sample serve bench bench-validate febrl clean
 
 setup: $(STAMP)
 	@command -v chromium >/dev/null || echo "No chromium: the report's browser test will skip" \
 	  "(Debian/Ubuntu: sudo apt-get install -y chromium)."
 
-$(STAMP): pyproject.toml
+# A virtual environment of this Python (3.11) holding the locked versions of every
+# dependency and the project itself, editable. `uv sync --locked` refuses a uv.lock that
+# no longer matches pyproject.toml: `make lock` first.
+$(STAMP): pyproject.toml uv.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
+	$(UV) sync --locked --inexact --extra dev --quiet
 	touch $(STAMP)
+
+# Resolve pyproject.toml's ranges afresh to the newest versions they allow, into uv.lock
+# (commit it; `make setup` then installs exactly those).
+lock:
+	test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && \
+	  $(BIN)/python -m pip install --quiet uv==$(UV_VERSION); }
+	$(UV) lock --upgrade
 
 demo: $(STAMP)
 	$(RUN) screen --extracts data/sample --as-of $(AS_OF) --out out
 	$(RUN) claims --extracts data/sample_claims --as-of $(CLAIMS_AS_OF) --out out
 	@echo "Outputs are in $(CURDIR)/out: cohort_families.csv, cohort_members.csv, rejects.csv,"
-	@echo "  report.html, run_manifest.json; pbr_candidates.csv, claims_report.html, evidence/;"
+	@echo "  report.html, run_manifest.json; pbr_candidates.csv, claims_report.html, evidence/,"
+	@echo "  claims_rejects.csv, claims_manifest.json;"
 	@echo "  database out/familyscreen.duckdb"
 
 test: $(STAMP)
@@ -57,7 +71,7 @@ bench: $(STAMP)
 # Ibis backend in DuckDB, on a run database after its load step (DB=...).
 DB ?= bench/work/out-1000000/familyscreen.duckdb
 bench-validate: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e ".[dev,ibis]"
+	$(UV) sync --locked --inexact --extra dev --extra ibis --quiet
 	$(BIN)/python -m bench.validate_in_duckdb $(DB)
 
 # Linkage through the pipeline on the public FEBRL1-4 benchmarks, recast as council

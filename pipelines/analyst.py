@@ -14,16 +14,23 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from pipelines import extract, validate
+from pipelines import extract, run_warnings, validate
+from pipelines.criteria import load_rule_set
 from pipelines.db import RunError, connect
+from pipelines.runs import DEFAULT_CRITERIA
 from schemas import EXTRACTS
 
 
-def check_extracts(folder: Path, as_of: dt.date) -> str:
-    """Load and validate every extract in memory (nothing written); the rejects summary."""
+def check_extracts(folder: Path, as_of: dt.date, criteria: Path | None = None
+                   ) -> tuple[str, list[dict]]:
+    """Load and validate every extract in memory (nothing written): the rejects summary,
+    and the warnings a screening of the folder would give (thresholds from ``criteria``,
+    the default rule set unless given)."""
+    rules = load_rule_set(criteria or DEFAULT_CRITERIA)
     with connect(":memory:") as con:
         loaded = extract.load_all(con, folder, EXTRACTS)
         counts = validate.validate_all(con, EXTRACTS, pd.Timestamp(as_of))
+        top = run_warnings.top_reasons(con)
         reasons = con.execute("""
             select extract, "column", problem, count(*) from work.rejects
             group by all order by extract, count(*) desc, "column", problem""").fetchall()
@@ -43,7 +50,12 @@ def check_extracts(folder: Path, as_of: dt.date) -> str:
         if rows:
             lines += ["", f"{title}:"]
             lines += [f"  {n:>6}  {e}.{col or '(row)'}: {p}" for e, col, p, n in rows]
-    return "\n".join(lines)
+    inputs = [{"extract": c.extract, "rows_read": c.rows_read, "rows_rejected": c.rows_rejected,
+               "file": Path(files[c.extract].path).name if files[c.extract].path else None}
+              for c in counts]
+    found = run_warnings.input_warnings(inputs, top, rules.warnings.max_rejected_share,
+                                        "the rows rejected above")
+    return "\n".join(lines), found
 
 
 SALT_VARIABLE = "FAMILYSCREEN_PSEUDO_SALT"

@@ -12,7 +12,7 @@ from typing import Any
 
 import duckdb
 
-from pipelines import exports, report, runs
+from pipelines import exports, report, run_warnings, runs
 from pipelines.criteria import PaymentByResults, RuleSet
 from pipelines.db import WORK, RunError, quote_ident, run_steps, transaction
 
@@ -91,31 +91,38 @@ def evidence_pages(con: duckdb.DuckDBPyConnection, folder, run: runs.Run) -> int
 
 def write_outputs(con: duckdb.DuckDBPyConnection, run: runs.Run, rules: RuleSet
                   ) -> dict[str, int]:
-    """``pbr_candidates.csv``, the evidence pack, ``claims_report.html`` and
-    ``claims_manifest.json``, and the latest screening run's ``report.html`` again with
-    these claims; then publish the candidates and mark the run succeeded."""
+    """``pbr_candidates.csv``, ``claims_rejects.csv`` (the rows of this run's extracts
+    set aside, as ``rejects.csv`` of a screening), the evidence pack,
+    ``claims_report.html`` and ``claims_manifest.json``, and the latest screening run's
+    ``report.html`` again with these claims; then publish the candidates and mark the run
+    succeeded."""
     inputs = runs.input_summary(con)
     counts = dict(con.execute(f"""select status, count(*) from {WORK}.pbr_candidates
         group by status""").fetchall())
     counts = {s: counts.get(s, 0) for s in ("claimable", "not_yet", "already_claimed",
                                             "not_applicable")}
+    warnings = run_warnings.recorded(con)
+    counts["warnings"] = len(warnings)
     with exports.staged_outputs(run.out, run.run_id) as folder:
         exports.export_table(con, f"""
             select family_id, result, status, window_start, window_end, evidence, missing,
                 value, attached_date
             from {WORK}.pbr_candidates order by family_id, result""",
                              folder / "pbr_candidates.csv")
+        exports.export_table(
+            con, f"select extract, \"row\", \"column\", problem, raw_values from {WORK}.rejects "
+                 "order by extract, \"row\"", folder / "claims_rejects.csv")
         counts["evidence_pages"] = evidence_pages(con, folder, run)
         header = runs.run_header(run, rules)
         claims = report.claims_figures(con, f"{WORK}.pbr_candidates")
-        claims_manifest = runs.manifest(run, rules, inputs, counts)
+        claims_manifest = runs.manifest(run, rules, inputs, counts, warnings)
         exports.render(folder / "claims_report.html", "claims_report.html", {
-            "run": header, "inputs": inputs, "claims": claims,
+            "run": header, "warnings": warnings, "inputs": inputs, "claims": claims,
         })
         board = report.latest(con)
         if board is not None:
-            report.write(folder / "report.html", report.with_claims(
-                board, header, claims, claims_manifest.get("warnings", [])))
+            report.write(folder / "report.html",
+                         report.with_claims(board, header, claims, warnings))
         exports.write_manifest(folder, "claims_manifest.json", claims_manifest)
         publish(con, run, runs.input_totals(inputs))
     return counts

@@ -415,6 +415,13 @@ class Linkage(Strict):
         return self
 
 
+class Warnings(Strict):
+    """When a run warns, and fails under ``--strict`` (:mod:`pipelines.run_warnings`):
+    an extract with more than ``max_rejected_share`` of its rows rejected."""
+
+    max_rejected_share: float = Field(0.05, ge=0, lt=1)
+
+
 class RuleSet(Strict):
     """A versioned rule set: calendar, criteria and the qualifying rules, in order."""
 
@@ -427,6 +434,7 @@ class RuleSet(Strict):
     qualifies: list[Qualifying] = Field(min_length=1)
     payment_by_results: PaymentByResults | None = None
     linkage: Linkage = Field(default_factory=Linkage)
+    warnings: Warnings = Field(default_factory=Warnings)
     sha256: str = ""
 
     @field_validator("criteria")

@@ -3,17 +3,21 @@
 Grain: one row per data row of the file, numbered ``source_row`` from 1 (header not
 counted), with the file's own columns (names trimmed and lower-cased). Nothing is
 judged here except what stops a file being read at all: a missing required file or
-column, an unreadable encoding, a duplicated header. Rows with the wrong number of
+column, an unreadable encoding, a duplicated header. What a council's export tools vary
+and a reader can tell is read as it comes: the encoding (BOM, UTF-8, Windows-1252), the
+delimiter and quote (DuckDB's CSV sniffer), line endings. Rows with the wrong number of
 fields are set aside as load rejects, numbered exactly.
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import hashlib
+import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,8 +85,41 @@ def sniff(path: Path) -> tuple[str, str]:
             except UnicodeDecodeError:
                 del decoders[enc]
     if not decoders:
-        raise RunError(f"{path.name}: unreadable text encoding (not UTF-8 or Windows-1252)")
+        raise RunError(f"{path.name}: unreadable text encoding (not UTF-8 or Windows-1252); "
+                       "save it as CSV UTF-8 and run again")
     return next(iter(decoders)), digest.hexdigest()
+
+
+# DuckDB's names for the encodings :func:`sniff` finds; Windows-1252 differs from Latin-1
+# only in characters that are never delimiters or quotes, which is all that is sniffed.
+DUCKDB_ENCODINGS = {"utf-8": "utf-8", "utf-8-sig": "utf-8", "utf-16": "utf-16",
+                    "cp1252": "latin-1"}
+DELIMITERS = (",", ";", "\t", "|")
+
+
+def sniff_dialect(path: Path, encoding: str) -> tuple[str, str]:
+    """(delimiter, quote character) of a CSV, as DuckDB's sniffer reads a sample of it
+    (rows of the wrong length skipped, as the load sets them aside): a semicolon-, tab- or
+    bar-delimited export is read, not refused. Comma and ``"`` when the sniffer cannot
+    tell, or when its delimiter splits the header row into fewer columns than a comma
+    does."""
+    try:
+        with duckdb.connect() as con:
+            delimiter, quote = con.execute(
+                "select Delimiter, Quote from sniff_csv($path, encoding = $encoding, "
+                "all_varchar = true, header = true, ignore_errors = true)",
+                {"path": str(path), "encoding": DUCKDB_ENCODINGS[encoding]}).fetchone()
+    except duckdb.Error:
+        return ",", '"'
+    quote = quote if len(quote) == 1 else '"'
+    if delimiter not in DELIMITERS or delimiter == ",":
+        return ",", quote
+
+    def header_width(delim: str) -> int:
+        with path.open(encoding=encoding, newline="") as f:
+            return len(next(csv.reader(f, delimiter=delim, quotechar=quote), []))
+
+    return (delimiter if header_width(delimiter) >= header_width(",") else ","), quote
 
 
 def file_sha256(path: Path) -> str:
@@ -94,14 +131,17 @@ def file_sha256(path: Path) -> str:
 
 
 def normalise_header(path: Path, names: list[str]) -> list[str]:
-    """Trim and lower-case; a blank or duplicated name stops the run."""
-    clean = [n.strip().lower() for n in names]
+    """Trim and lower-case; a blank name becomes ``column<position>`` (as DuckDB names
+    one: an extra column, kept and ignored, such as the empty one a trailing delimiter
+    makes); a duplicated name stops the run (which of the two to trust cannot be
+    guessed)."""
+    clean = [n.strip().lower() or f"column{position}"
+             for position, n in enumerate(names, start=1)]
     seen: set[str] = set()
-    for position, name in enumerate(clean, start=1):
-        if not name:
-            raise RunError(f"{path.name}: column {position} has no name in the header row")
+    for name in clean:
         if name in seen:
-            raise RunError(f"{path.name}: column '{name}' appears twice in the header row")
+            raise RunError(f"{path.name}: column '{name}' appears twice in the header row; "
+                           "rename or remove one and run again")
         seen.add(name)
     return clean
 
@@ -113,29 +153,53 @@ def normalise_header(path: Path, names: list[str]) -> list[str]:
 BLOCK_BYTES = 1 << 20
 
 
-def read_csv(path: Path, encoding: str
+# Rows an export may put above its header (a title, a run date, blank lines) that are
+# looked through for it.
+HEADER_SEARCH_ROWS = 10
+
+
+def find_header(path: Path, encoding: str, delimiter: str, quote: str,
+                required: Sequence[str]) -> tuple[list[str], int]:
+    """(the header row, the number of lines up to and including it): the first of the
+    first ``HEADER_SEARCH_ROWS`` rows that names every ``required`` column, so that
+    title or blank lines above a header are passed over; else the first row not blank
+    (whose missing column then stops the run)."""
+    first: tuple[list[str], int] | None = None
+    with path.open(encoding=encoding, newline="") as f:
+        reader = csv.reader(f, delimiter=delimiter, quotechar=quote)
+        with contextlib.suppress(csv.Error):  # broken quoting: found again by the read
+            for record in itertools.islice(reader, HEADER_SEARCH_ROWS):
+                if not any(field.strip() for field in record):
+                    continue
+                first = first or (record, reader.line_num)
+                if set(required) <= {field.strip().lower() for field in record}:
+                    return record, reader.line_num
+    if first is None:
+        raise RunError(f"{path.name}: the file is empty (no header row); export it again "
+                       "with its header row")
+    return first
+
+
+def read_csv(path: Path, encoding: str, delimiter: str = ",", quote: str = '"',
+             required: Sequence[str] = ()
              ) -> tuple[list[str], Iterator[pa.RecordBatch], list[int]]:
-    """(column names, the rows as batches of text, a list that fills as the batches are
-    read with one entry per row with the wrong number of fields, which is skipped).
+    """(column names, the rows after the header as batches of text, a list that fills as
+    the batches are read with one entry per row with the wrong number of fields, which
+    is skipped).
 
     A skipped row shifts the numbers of every row after it, so once the batches are read
     a non-empty list means the file is read again by :func:`read_csv_exactly`."""
-    with path.open(encoding=encoding, newline="") as f:
-        header = next(csv.reader(f), None)
-    if not header:
-        raise RunError(f"{path.name}: the file is empty (no header row)")
-    if len(header) == 1 and ";" in header[0]:
-        raise RunError(f"{path.name}: the header looks semicolon-delimited; "
-                       "extracts must be comma-delimited")
+    header, header_lines = find_header(path, encoding, delimiter, quote, required)
     names = normalise_header(path, header)
     ragged: list[int] = []
     try:
         reader = pacsv.open_csv(
             path,
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1,
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=header_lines,
                                            encoding=encoding.replace("-sig", ""),
                                            block_size=BLOCK_BYTES),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True,
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char=quote,
+                                             newlines_in_values=True,
                                              invalid_row_handler=lambda r: ragged.append(1)
                                              or "skip"),
             convert_options=pacsv.ConvertOptions(
@@ -145,19 +209,25 @@ def read_csv(path: Path, encoding: str
             ),
         )
     except pa.ArrowInvalid as exc:
-        raise RunError(f"{path.name}: not a readable CSV ({str(exc).splitlines()[0]})") from exc
+        raise RunError(f"{path.name}: not a readable CSV ({str(exc).splitlines()[0]}); "
+                       "open it in Excel, save it as CSV UTF-8 and run again") from exc
     return names, iter(reader), ragged
 
 
-def read_csv_exactly(path: Path, encoding: str, names: list[str]) -> tuple[pa.Table, list[dict]]:
+def read_csv_exactly(path: Path, encoding: str, delimiter: str, quote: str, names: list[str],
+                     required: Sequence[str] = ()) -> tuple[pa.Table, list[dict]]:
     """Slow path for files with ragged rows: number every row exactly, set the bad ones
-    apart. The good rows come back as one table with their ``source_row``."""
+    apart. The good rows come back as one table with their ``source_row``. A row whose
+    only extra fields are empty ones at its end (an export that ends every row with a
+    delimiter) loses nothing: it is kept without them."""
+    _header, header_lines = find_header(path, encoding, delimiter, quote, required)
     rows: list[list[str]] = []
     numbers: list[int] = []
     bad: list[dict] = []
     with path.open(encoding=encoding, newline="") as f:
-        reader = csv.reader(f, strict=True)
-        next(reader)
+        reader = csv.reader(f, delimiter=delimiter, quotechar=quote, strict=True)
+        while reader.line_num < header_lines:
+            next(reader)
         number = 0
         records = iter(reader)
         while True:
@@ -167,10 +237,13 @@ def read_csv_exactly(path: Path, encoding: str, names: list[str]) -> tuple[pa.Ta
                 break
             except csv.Error as exc:  # broken quoting: nothing after it can be trusted
                 raise RunError(f"{path.name}: data row {number + 1}: broken quoting "
-                               f"({exc})") from exc
+                               f"({exc}); close the quote on that row or export the file "
+                               "again") from exc
             if not record:
                 continue
             number += 1
+            if len(record) > len(names) and not "".join(record[len(names):]).strip():
+                record = record[:len(names)]
             if len(record) != len(names):
                 bad.append({
                     "source_row": number,
@@ -199,7 +272,8 @@ def read_parquet(path: Path) -> tuple[list[str], Iterator[pa.RecordBatch]]:
             fractional |= {name for name, column in zip(floats, batch.columns, strict=True)
                            if pc.all(pc.equal(column, pc.floor(column))).as_py() is False}
     except (pa.ArrowInvalid, OSError) as exc:
-        raise RunError(f"{path.name}: not a readable Parquet file ({exc})") from exc
+        raise RunError(f"{path.name}: not a readable Parquet file ({exc}); export it "
+                       "again or send it as CSV") from exc
 
     def as_text(batch: pa.RecordBatch) -> pa.RecordBatch:
         columns = []
@@ -248,6 +322,11 @@ def store(con: duckdb.DuckDBPyConnection, target: str,
     return n
 
 
+def missing_extract(directory: Path, name: str) -> str:
+    return (f"{directory / (name + '.csv')}: required extract is missing; put the agency's "
+            f"export there as {name}.csv (or .parquet) and run again")
+
+
 def load_extract(con: duckdb.DuckDBPyConnection, spec: ExtractSpec,
                  directory: Path) -> LoadedExtract:
     """Read one extract into ``work.raw_<name>`` (an empty table when it was not supplied)."""
@@ -255,7 +334,7 @@ def load_extract(con: duckdb.DuckDBPyConnection, spec: ExtractSpec,
     path = find_file(directory, spec.name)
     if path is None:
         if spec.required:
-            raise RunError(f"{directory / (spec.name + '.csv')}: required extract is missing")
+            raise RunError(missing_extract(directory, spec.name))
         cols = ", ".join(f"null::varchar as {quote_ident(c)}" for c in spec.columns)
         con.execute(f"create or replace table {target} as "
                     f"select null::bigint as source_row, {cols} limit 0")
@@ -266,18 +345,24 @@ def load_extract(con: duckdb.DuckDBPyConnection, spec: ExtractSpec,
         names, batches = read_parquet(path)
     else:
         (encoding, sha), kind = sniff(path), "CSV"
-        names, batches, ragged = read_csv(path, encoding)
+        dialect = sniff_dialect(path, encoding)
+        names, batches, ragged = read_csv(path, encoding, *dialect, spec.required_columns)
     missing = [c for c in spec.required_columns if c not in names]
     if missing:
-        raise RunError(f"{path.name}: required column '{missing[0]}' is missing")
+        raise RunError(f"{path.name}: required column '{missing[0]}' is missing from the "
+                       "header row; export the file with it (docs/extracts.md lists the "
+                       "columns)")
     failures: list[str] = []
     rows = store(con, target, numbered(names, batches, failures))
     if failures:
-        raise RunError(f"{path.name}: not a readable {kind} ({failures[0]})")
+        raise RunError(f"{path.name}: not a readable {kind} ({failures[0]}); export it "
+                       "again")
     bad: list[dict] = []
     if ragged:
-        table, bad = read_csv_exactly(path, encoding, names)
+        table, bad = read_csv_exactly(path, encoding, *dialect, names,
+                                      spec.required_columns)
         rows = store(con, target, table)
+    if bad:
         con.executemany(
             f"insert into {WORK}.{LOAD_REJECTS} values (?, ?, ?, ?, ?)",
             [[spec.name, b["source_row"], b["column"], b["problem"], b["raw_values"]] for b in bad],
@@ -292,7 +377,7 @@ def load_all(con: duckdb.DuckDBPyConnection, directory: Path,
         raise RunError(f"{directory}: extracts folder not found")
     for spec in specs.values():
         if spec.required and find_file(directory, spec.name) is None:
-            raise RunError(f"{directory / (spec.name + '.csv')}: required extract is missing")
+            raise RunError(missing_extract(directory, spec.name))
     con.execute(f"create or replace table {WORK}.{LOAD_REJECTS} (extract varchar, source_row "
                 "bigint, \"column\" varchar, problem varchar, raw_values varchar)")
     return [load_extract(con, spec, directory) for spec in specs.values()]

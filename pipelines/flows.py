@@ -35,15 +35,16 @@ def as_task(name: str, step: steps.Step) -> steps.Step:
 
 
 def execute(command: str, extracts: str, out: str, as_of: str | None, db: str | None,
-            criteria_file: str | None, model_file: str | None = None, debug: bool = False
-            ) -> dict[str, int]:
-    """Open the run (as of today unless given), run its steps, and inside a flow run leave
-    a markdown summary of counts (no personal data)."""
+            criteria_file: str | None, strict: bool = False, model_file: str | None = None,
+            debug: bool = False) -> dict[str, int]:
+    """Open the run (as of today unless given), run its steps (``strict``: failing on a
+    warning), and inside a flow run leave a markdown summary of counts (no personal
+    data)."""
     run, rules = runs.prepare(Path(extracts), as_of or dt.date.today().isoformat(), Path(out),
                               Path(db) if db else None,
                               Path(criteria_file) if criteria_file else None, command,
                               Path(model_file) if model_file else None, debug)
-    counts = steps.execute(run, rules, as_task)
+    counts = steps.execute(run, rules, as_task, strict)
     if FlowRunContext.get():
         create_markdown_artifact(runs.summary_markdown(run), key=f"familyscreen-{run.command}",
                                  description=f"{run.command} as at {run.as_of.isoformat()}")
@@ -52,29 +53,33 @@ def execute(command: str, extracts: str, out: str, as_of: str | None, db: str | 
 
 @flow(name="screen", persist_result=False, log_prints=False)
 def screen(extracts: str, out: str, as_of: str | None = None, db: str | None = None,
-           criteria_file: str | None = None, model_file: str | None = None,
-           debug: bool = False) -> dict[str, int]:
+           criteria_file: str | None = None, strict: bool = False,
+           model_file: str | None = None, debug: bool = False) -> dict[str, int]:
     """Screen one folder of extracts at an as-of date into ``out``; returns counts.
 
-    ``as_of`` defaults to the day the run starts (a scheduled monthly run);
-    ``model_file``, an earlier run's linkage model to score with instead of training one;
-    ``debug`` keeps every step's intermediate tables in the database's ``debug`` schema.
+    ``as_of`` defaults to the day the run starts (a scheduled monthly run). ``strict``
+    fails the run when it warns (an extract with no data rows or too many rejected),
+    leaving the outputs of earlier runs as they were; ``model_file``, an earlier run's
+    linkage model to score with instead of training one; ``debug`` keeps every step's
+    intermediate tables in the database's ``debug`` schema.
 
     A run that cannot go ahead raises :class:`pipelines.db.RunError`; the ``runs`` table
     records the step and reason, and earlier outputs stay as they were.
     """
-    return execute("screen", extracts, out, as_of, db, criteria_file, model_file, debug)
+    return execute("screen", extracts, out, as_of, db, criteria_file, strict, model_file,
+                   debug)
 
 
 @flow(name="claims", persist_result=False, log_prints=False)
 def claims(extracts: str, out: str, as_of: str | None = None, db: str | None = None,
-           criteria_file: str | None = None, debug: bool = False) -> dict[str, int]:
+           criteria_file: str | None = None, strict: bool = False, debug: bool = False
+           ) -> dict[str, int]:
     """Evaluate payment-by-results claims for the attached families; returns counts.
 
     Reads ``attachments`` and ``claims_history`` with the outcome period's extracts;
     needs a database holding the screening runs that identified the families.
     """
-    return execute("claims", extracts, out, as_of, db, criteria_file, debug=debug)
+    return execute("claims", extracts, out, as_of, db, criteria_file, strict, debug=debug)
 
 
 def wait_for(started: dict[str, UUID], poll_seconds: float) -> dict[str, str]:

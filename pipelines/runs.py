@@ -21,6 +21,7 @@ import duckdb
 from pipelines import CRITERIA_DIR, ROOT, __version__, cohort, exports, report
 from pipelines.criteria import RuleSet, load_rule_set
 from pipelines.db import DEBUG, RunError, connect
+from pipelines.run_warnings import recorded as recorded_warnings
 
 DEFAULT_CRITERIA = CRITERIA_DIR / "phase1.yaml"
 DB_NAME = "familyscreen.duckdb"
@@ -159,13 +160,13 @@ def run_header(run: Run, rules: RuleSet) -> dict[str, str]:
             "code_version": code_version()}
 
 
-def manifest(run: Run, rules: RuleSet, inputs: list[dict], counts: dict[str, int]
-             ) -> dict[str, Any]:
+def manifest(run: Run, rules: RuleSet, inputs: list[dict], counts: dict[str, int],
+             warnings: list[dict]) -> dict[str, Any]:
     """The run manifest, before the output files' hashes are added."""
     return {**run_header(run, rules),
             "criteria_file": str(run.criteria), "criteria_sha256": rules.sha256,
             "extracts_folder": str(run.extracts), "database": str(run.db),
-            "inputs": inputs, "counts": counts}
+            "inputs": inputs, "counts": counts, "warnings": warnings}
 
 
 def write_outputs(con: duckdb.DuckDBPyConnection, run: Run, rules: RuleSet) -> dict[str, int]:
@@ -184,12 +185,14 @@ def write_outputs(con: duckdb.DuckDBPyConnection, run: Run, rules: RuleSet) -> d
             (select count(*) from work.address_matches
              where unresolved_reason = 'several properties fit equally')""").fetchone(),
         strict=True))
+    warnings = recorded_warnings(con)
+    counts["warnings"] = len(warnings)
     with exports.staged_outputs(run.out, run.run_id) as folder:
         exports.write_csvs(con, rules, folder)
-        run_manifest = manifest(run, rules, inputs, counts)
+        run_manifest = manifest(run, rules, inputs, counts, warnings)
         board = report.context(run_header(run, rules), inputs,
                                report.report_figures(con, rules, run.previous_run_id),
-                               run_manifest.get("warnings", []), rules)
+                               warnings, rules)
         report.write(folder / "report.html", board)
         exports.write_manifest(folder, "run_manifest.json", run_manifest)
         report.save(con, run.run_id, board)

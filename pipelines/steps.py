@@ -19,12 +19,13 @@ from pipelines import (
     extract,
     households,
     link,
+    run_warnings,
     runs,
     standardise,
     validate,
 )
 from pipelines.criteria import RuleSet
-from pipelines.db import WORK, connect
+from pipelines.db import WORK, RunError, connect
 from pipelines.runs import Run
 from schemas import EXTRACTS
 
@@ -93,6 +94,24 @@ def evaluate_claims(run: Run, rules: RuleSet) -> dict[str, int]:
         return claims.evaluate(con, rules, run.as_of.isoformat())
 
 
+def find_warnings(run: Run, rules: RuleSet) -> dict[str, int]:
+    """Warnings on the inputs (and, for claims, on the attached families), kept in
+    ``work.run_warnings``; their number by code."""
+    with connect(run.db) as con:
+        inputs = runs.input_summary(con)
+        found = run_warnings.input_warnings(
+            inputs, run_warnings.top_reasons(con), rules.warnings.max_rejected_share,
+            "rejects.csv" if run.command == "screen" else "claims_rejects.csv")
+        if run.command == "claims":
+            attachments = next(i["file"] for i in inputs if i["extract"] == "attachments")
+            found += run_warnings.claims_warnings(con, attachments)
+        run_warnings.store(con, found)
+    counts: dict[str, int] = {}
+    for w in found:
+        counts[w["code"]] = counts.get(w["code"], 0) + 1
+    return counts
+
+
 def write_claims(run: Run, rules: RuleSet) -> dict[str, int]:
     with connect(run.db, run.debug) as con:
         return claims.write_outputs(con, run, rules)
@@ -105,7 +124,9 @@ LINKED: list[tuple[str, Step]] = [
     ("link", link_persons),
 ]
 SCREEN: list[tuple[str, Step]] = [
-    *LINKED,
+    *LINKED[:2],
+    ("warnings", find_warnings),
+    *LINKED[2:],
     ("households", form_households),
     ("criteria", apply_criteria),
     ("cohort", build_cohort),
@@ -114,15 +135,17 @@ SCREEN: list[tuple[str, Step]] = [
 CLAIMS: list[tuple[str, Step]] = [
     *LINKED,
     ("claims", evaluate_claims),
+    ("warnings", find_warnings),
     ("outputs", write_claims),
 ]
 STEPS = {"screen": SCREEN, "claims": CLAIMS}
 
 
 def execute(run: Run, rules: RuleSet,
-            wrap: Callable[[str, Step], Step] = lambda name, step: step) -> dict[str, int]:
+            wrap: Callable[[str, Step], Step] = lambda name, step: step,
+            strict: bool = False) -> dict[str, int]:
     """Run the command's steps in order; a failure is recorded against its step, then
-    re-raised."""
+    re-raised. ``strict``: a warning fails the run at its step, before any output."""
     name = "load"
     counts: dict[str, int] = {}
     sequence = STEPS[run.command]
@@ -131,6 +154,9 @@ def execute(run: Run, rules: RuleSet,
             started = time.perf_counter()
             log.info("[%d/%d] %s …", number, len(sequence), name)
             counts = wrap(name, step)(run, rules)
+            if strict and step is find_warnings and counts:
+                with connect(run.db) as con:
+                    raise RunError(run_warnings.strict_failure(run_warnings.recorded(con)))
             log.info("[%d/%d] %s done in %.1fs", number, len(sequence), name,
                      time.perf_counter() - started)
     except Exception as exc:

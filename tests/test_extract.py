@@ -102,8 +102,6 @@ def test_header_only_file_is_an_empty_extract(con, tmp_path):
     (HEADER.replace(",nino", "").encode() + b"\n", "benefits.csv: required column 'nino' is "
                                                    "missing"),
     (f"{HEADER},NINO\n".encode(), "benefits.csv: column 'nino' appears twice in the header row"),
-    (HEADER.replace(",", ";").encode() + b"\n", "benefits.csv: the header looks "
-                                                "semicolon-delimited"),
     (b"PK\x03\x04\x14\x00\x06\x00", "benefits.csv: this is an Excel workbook, not a CSV"),
     (b"forename\n\x81\x8d\x8f\n", "benefits.csv: unreadable text encoding"),
 ])
@@ -114,6 +112,63 @@ def test_files_that_cannot_be_read_stop_the_run_naming_file_and_column(con, tmp_
         extract.load_extract(con, SPEC, tmp_path)
     assert str(err.value).startswith(message)
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(("label", "data"), [
+    ("semicolons, Windows-1252, CRLF",
+     f"{HEADER}\r\n{ROW}\r\n".replace(",", ";").replace("Ann", "Zoë").encode("cp1252")),
+    ("semicolons, quoted field holding one, BOM",
+     codecs.BOM_UTF8 + f'{HEADER}\n{ROW}\n'.replace(",", ";")
+     .replace("1 High St", '"1; High St"').replace("Ann", "Zoë").encode()),
+    ("tabs", f"{HEADER}\n{ROW}\n".replace(",", "\t").replace("Ann", "Zoë").encode()),
+    ("bars, UTF-16", f"{HEADER}\n{ROW}\n".replace(",", "|").replace("Ann", "Zoë")
+     .encode("utf-16")),
+    ("commas, CRLF", f"{HEADER}\r\n{ROW}\r\n".replace("Ann", "Zoë").encode()),
+])
+def test_delimiters_and_line_endings_the_sniffer_reads_are_read(con, tmp_path, label, data):
+    loaded = extract.load_extract(con, SPEC, write(tmp_path, data))
+    df = raw(con)
+    assert loaded.rows_read == 1, label
+    assert df.loc[0, "forename"] == "Zoë"
+    assert df.loc[0, "address"] in ("1 High St", "1; High St")
+    assert df.loc[0, "claim_end"] == ""  # the last field, with no line ending left in it
+
+
+def test_a_trailing_delimiter_names_its_empty_column_and_keeps_the_rest(con, tmp_path):
+    write(tmp_path, f"{HEADER},\n{ROW},\n".encode())
+    loaded = extract.load_extract(con, SPEC, tmp_path)
+    assert loaded.columns[-1] == "column10"
+    assert raw(con).loc[0, "nino"] == "AB123456C"
+
+
+@pytest.mark.parametrize(("label", "above"), [
+    ("a blank line", "\n"),
+    ("a title", "Benefits extract September 2025\n"),
+    ("a title, a date and a blank line", "Benefits extract\nRun on,2025-09-30\n\n"),
+])
+def test_lines_above_the_header_are_passed_over(con, tmp_path, label, above):
+    write(tmp_path, f"{above}{HEADER}\n{ROW}\n{ROW}\n".encode())
+    loaded = extract.load_extract(con, SPEC, tmp_path)
+    assert loaded.rows_read == 2, label
+    assert raw(con)["source_row"].tolist() == [1, 2]  # data rows count from the header
+    assert raw(con).loc[0, "forename"] == "Ann"
+
+
+def test_a_header_is_looked_for_in_the_first_ten_rows_only(con, tmp_path):
+    write(tmp_path, ("title\n" * 10 + f"{HEADER}\n{ROW}\n").encode())
+    with pytest.raises(RunError, match="required column 'forename' is missing"):
+        extract.load_extract(con, SPEC, tmp_path)
+    write(tmp_path, ("title\n" * 9 + f"{HEADER}\n{ROW}\n").encode())
+    assert extract.load_extract(con, SPEC, tmp_path).rows_read == 1
+
+
+def test_empty_fields_ending_every_data_row_are_dropped_and_other_extras_rejected(con,
+                                                                                   tmp_path):
+    write(tmp_path, f"{HEADER}\n{ROW},\n{ROW},,\n{ROW},x\n".encode())
+    loaded = extract.load_extract(con, SPEC, tmp_path)
+    assert loaded.rows_read == 3
+    assert raw(con)["source_row"].tolist() == [1, 2]
+    assert con.execute("select source_row from work.load_rejects").fetchall() == [(3,)]
 
 
 def test_missing_required_extract_is_fatal_and_optional_one_is_empty(con, tmp_path):
