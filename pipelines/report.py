@@ -120,7 +120,8 @@ def report_figures(con: duckdb.DuckDBPyConnection, rules: RuleSet,
         "by_imd": rows(con, f"""
             select imd_decile, count(*) as n from {WORK}.cohort where imd_decile is not null
             group by all order by imd_decile"""),
-        "claims": claims_figures(con, "main.pbr_candidates"),
+        "claims": claims_figures(con, "(select * from main.pbr_candidates_history where "
+                                      "run_id = (select run_id from main.latest_claims_run))"),
         "changes": rows(con, f"""
             select
                 count(*) filter (where status = 'new') as n_new,
