@@ -42,7 +42,8 @@ create or replace macro is_own_household(household_key) as
 -- hyphen or apostrophe gets a capital (O'Brien, Smith-Jones, D'Arcy), Mc names a second
 -- (McDonald) and Mac names one when at least four letters follow and the name is not one
 -- usually written without (MacDonald, MacLeod; Mackie, Machin, Macey, Mackintosh). The
--- source's own mixed case is never changed (Mcdonald stays).
+-- source's own mixed case is never changed (Mcdonald stays), nor is anything but letters,
+-- spaces, dots, hyphens and apostrophes (a name written as a formula is shown as written).
 create or replace macro name_word(w) as
     case
         when regexp_matches(w, '^mc[a-z]{2,}$') then 'Mc' || upper(w[3]) || w[4:]
@@ -54,7 +55,8 @@ create or replace macro name_word(w) as
     end;
 create or replace macro display_name(x) as
     case
-        when x is null or (x <> upper(x) and x <> lower(x)) then x
+        when x is null or (x <> upper(x) and x <> lower(x))
+            or not regexp_full_match(x, '[\p{L} .''’-]+') then x
         else array_to_string(list_transform(
             regexp_extract_all(lower(x), '[^ ''’-]+|[ ''’-]+'), w -> name_word(w)), '')
     end;

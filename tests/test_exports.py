@@ -85,6 +85,9 @@ def test_outputs_replace_the_old_ones_only_when_all_are_written(tmp_path):
     ("MARY ANN", "Mary Ann"),
     ("ÉLODIE", "Élodie"),
     ("J", "J"),
+    ("ST. JOHN", "St. John"),
+    ("@SUM(A1)", "@SUM(A1)"),          # not a name: as written
+    ("R2D2", "R2D2"),
     (None, None),
 ])
 def test_names_in_one_case_as_written_or_title_cased_when_shouted(written, shown):
