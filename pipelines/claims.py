@@ -109,9 +109,7 @@ def write_outputs(con: duckdb.DuckDBPyConnection, run: runs.Run, rules: RuleSet
                 value, attached_date
             from {WORK}.pbr_candidates order by family_id, result""",
                              folder / "pbr_candidates.csv")
-        exports.export_table(
-            con, f"select extract, \"row\", \"column\", problem, raw_values from {WORK}.rejects "
-                 "order by extract, \"row\"", folder / "claims_rejects.csv")
+        exports.export_rejects(con, f"{WORK}.rejects", folder / "claims_rejects.csv")
         counts["evidence_pages"] = evidence_pages(con, folder, run)
         header = runs.run_header(run, rules)
         claims = report.claims_figures(con, f"{WORK}.pbr_candidates")

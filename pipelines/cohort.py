@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import duckdb
 
-from pipelines import SQL_DIR
+from pipelines import SQL_DIR, interface
 from pipelines.criteria import RuleSet
 from pipelines.db import WORK, materialise, quote_ident, quote_literal, run_steps, transaction
 
@@ -49,24 +49,25 @@ def build_cohort(con: duckdb.DuckDBPyConnection, rules: RuleSet, compare_run_id:
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the history tables if this is a new database, and the analysts' views:
-    each contract name shows its history table's rows of the latest screening run."""
+    """Create the history tables if this is a new database, and the analysts' views
+    (each contract name shows its history table's rows of the latest run, as
+    sql/interface.yaml lists its columns; the cohort view is rebuilt at publish, with the
+    run's criteria as columns), the pseudonymised and named views, and their comments."""
     con.execute((SQL_DIR / "schema.sql").read_text())
-    for name, history in PUBLISHED.items():
-        if name != "cohort":  # rebuilt at publish, with the run's criteria as columns
-            con.execute(f"create or replace view main.{quote_ident(name)} as "
-                        f"select * from main.{quote_ident(history)} "
-                        "where run_id = (select run_id from main.latest_screen_run)")
+    interface.create_views(con)
     con.execute((SQL_DIR / "pseudo_views.sql").read_text())
+    con.execute((SQL_DIR / "named_views.sql").read_text())
+    interface.apply_comments(con)
 
 
 def cohort_view_sql(rules: RuleSet) -> str:
     """The ``cohort`` view: the latest run's qualifying families with a flag column per
-    criterion of that run's rule set (a view takes no parameters; names are validated
-    identifiers, quoted by the one helper)."""
+    criterion of that run's rule set, ``meets_<criterion>`` (a criterion's own name may be
+    a keyword: ``work``). A view takes no parameters; names are validated identifiers,
+    quoted by the one helper."""
     flags = ", ".join(
         f"coalesce(bool_or(ff.is_met) filter (where ff.criterion = {quote_literal(c)}), false) "
-        f"as {quote_ident(c)}" for c in rules.criteria)
+        f"as {quote_ident('meets_' + c)}" for c in rules.criteria)
     return f"""create or replace view main.cohort as
         select c.run_id, c.family_id, f.uprn, f.address, f.postcode, f.ward, f.lsoa,
             f.imd_decile, f.members, f.children, f.adults, {flags},
@@ -101,3 +102,4 @@ def publish(con: duckdb.DuckDBPyConnection, run_id: str, rules: RuleSet, counts:
                      "persons": counts["persons"], "families": counts["families"],
                      "cohort": counts["cohort"]})
         con.execute(cohort_view_sql(rules))
+        interface.apply_comments(con, {name: c.label for name, c in rules.criteria.items()})

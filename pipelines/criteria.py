@@ -69,8 +69,11 @@ class Calendar(Strict):
 
 
 class Rule(Strict):
-    """Base of the rule kinds. ``sql`` returns a select of evidence rows:
-    person_id, rule, extract, source_row, event_date, detail."""
+    """Base of the rule kinds. ``sql`` returns a select of evidence rows: family_id,
+    person_id, rule, extract, source_row, event_date, detail (one record, read plainly)
+    and code (the record's code, benefit or provision as read aloud; null when none).
+    ``phrase_sql`` aggregates one person's rows of the rule into the phrase of the
+    Gateway CSVs; by default each distinct detail once."""
 
     kind: str
     name: Identifier
@@ -79,6 +82,9 @@ class Rule(Strict):
 
     def sql(self, p: str) -> tuple[str, dict[str, Any]]:
         raise NotImplementedError
+
+    def phrase_sql(self, p: str) -> tuple[str, dict[str, Any]]:
+        return "string_agg(distinct e.detail, '; ' order by e.detail)", {}
 
     def _common(self, p: str) -> dict[str, Any]:
         return {f"{p}_rule": self.name, f"{p}_label": self.label, f"{p}_role": self.role}
@@ -116,6 +122,7 @@ class EventRule(Rule):
     where: dict[str, list[str]] = {}
     max_age_at_event: int | None = None
     age_date: str | None = None
+    plural: str | None = None  # the label of several ("proven offences"); default label + s
 
     @model_validator(mode="after")
     def _columns_known(self) -> EventRule:
@@ -150,13 +157,23 @@ class EventRule(Rule):
     select m.family_id, pr.person_id, ${p}_rule as rule, ${p}_extract as extract,
         s.source_row, s.{when} as event_date,
         ${p}_label || ' (' || replace(s.{code}, '_', ' ') || ') on '
-            || strftime(s.{when}, '%-d %b %Y') as detail
+            || strftime(s.{when}, '%-d %b %Y') as detail,
+        replace(s.{code}, '_', ' ') as code
     from {table} as s
     join person_records as pr on pr.extract = ${p}_extract and pr.source_row = s.source_row
     join persons as pe on pe.person_id = pr.person_id
     join family_members as m on m.person_id = pr.person_id
     where {" and ".join(conditions)}"""
         return sql, params
+
+    def phrase_sql(self, p: str) -> tuple[str, dict[str, Any]]:
+        """One record as its detail; several counted, each code with its date, in date
+        order ("2 local indicators (domestic abuse 2 Jun, substance misuse 13 Sep 2025)")."""
+        phrase = f"""case when count(*) = 1 then any_value(e.detail)
+            else count(*) || ' ' || ${p}_plural || ' ('
+                || date_list(list(e.code order by e.event_date, e.code),
+                             list(e.event_date order by e.event_date, e.code)) || ')' end"""
+        return phrase, {f"{p}_plural": self.plural or f"{self.label}s"}
 
 
 class TermsRule(Rule):
@@ -186,7 +203,8 @@ class AbsenceRule(TermsRule):
         a.source_row, a.term_end_date as event_date,
         printf('%.1f%% ', 100.0 * a.n_unauthorised / a.n_possible) || ${p}_label || ' over '
             || b.first_term || ' – ' || b.last_term || ' (' || a.n_unauthorised || ' of '
-            || a.n_possible || ' sessions)' as detail
+            || a.n_possible || ' sessions)' as detail,
+        null::varchar as code
     from (
         select m.family_id, pr.person_id, s.source_row, w.term_end_date,
             sum(s.sessions_unauthorised_absence) over per_pupil as n_unauthorised,
@@ -224,7 +242,8 @@ class ExclusionRule(TermsRule):
     select e.family_id, e.person_id, ${p}_rule as rule, 'school_exclusions' as extract,
         e.source_row, e.start_date as event_date,
         e.n_exclusions || ' ' || ${p}_label || ' since ' || strftime(e.window_start, '%-d %b %Y')
-            || ' (this one ' || strftime(e.start_date, '%-d %b %Y') || ')' as detail
+            || ' (this one ' || strftime(e.start_date, '%-d %b %Y') || ')' as detail,
+        null::varchar as code
     from (
         select m.family_id, pr.person_id, s.source_row, s.start_date, w.window_start,
             count(*) over (partition by pr.person_id) as n_exclusions
@@ -241,6 +260,12 @@ class ExclusionRule(TermsRule):
     where e.n_exclusions >= ${p}_min"""
         return sql, params
 
+    def phrase_sql(self, p: str) -> tuple[str, dict[str, Any]]:
+        """The count and every date ("3 suspensions (16 Sep, 21 Oct, 4 Nov 2024)")."""
+        phrase = (f"count(*) || ' ' || ${p}_label || ' (' "
+                  "|| date_list([], list(e.event_date order by e.event_date)) || ')'")
+        return phrase, {f"{p}_label": self.label}
+
 
 class ProvisionRule(TermsRule):
     """A pupil recorded in one of ``provisions`` in any of the last N complete terms."""
@@ -254,13 +279,24 @@ class ProvisionRule(TermsRule):
     select m.family_id, pr.person_id, ${p}_rule as rule, 'school_attendance' as extract,
         s.source_row, w.term_end_date as event_date,
         ${p}_label || ' (' || replace(s.provision, '_', ' ') || ') in ' || w.term_label
-            as detail
+            as detail,
+        replace(s.provision, '_', ' ') as code
     from stg_school_attendance as s
     join {self.window_sql(p)} as w using (academic_year, term)
     join person_records as pr on pr.extract = 'school_attendance' and pr.source_row = s.source_row
     join family_members as m on m.person_id = pr.person_id
     where s.provision in (select unnest(${p}_provisions)) and {self._role_filter(p)}"""
         return sql, params
+
+    def phrase_sql(self, p: str) -> tuple[str, dict[str, Any]]:
+        """The provisions once and the terms in time order ("pupil referral unit /
+        alternative provision (pru) in autumn 2024, spring 2025"); each term is the tail
+        of its row's detail, which this class writes."""
+        phrase = (f"${p}_label || ' (' || string_agg(distinct e.code, ', ' order by e.code) "
+                  "|| ') in ' || array_to_string(list_transform(list_sort(list_distinct(list("
+                  "{'d': e.event_date, 't': regexp_extract(e.detail, '^.*\\) in (.*)$', 1)})"
+                  ")), x -> x.t), ', ')")
+        return phrase, {f"{p}_label": self.label}
 
 
 class BenefitRule(Rule):
@@ -276,7 +312,8 @@ class BenefitRule(Rule):
     select m.family_id, pr.person_id, ${p}_rule as rule, 'benefits' as extract,
         s.source_row, s.claim_start_date as event_date,
         ${p}_label || ' (' || upper(s.benefit) || ') since '
-            || strftime(s.claim_start_date, '%-d %b %Y') as detail
+            || strftime(s.claim_start_date, '%-d %b %Y') as detail,
+        upper(s.benefit) as code
     from stg_benefits as s
     join person_records as pr on pr.extract = 'benefits' and pr.source_row = s.source_row
     join family_members as m on m.person_id = pr.person_id
@@ -299,7 +336,8 @@ class MemberAgeRule(Rule):
         sql = f"""
     select m.family_id, m.person_id, ${p}_rule as rule, null as extract,
         null::bigint as source_row, pe.date_of_birth as event_date,
-        ${p}_label || ' (aged ' || m.age || ')' as detail
+        ${p}_label || ' (aged ' || m.age || ')' as detail,
+        null::varchar as code
     from family_members as m
     join persons as pe on pe.person_id = m.person_id
     where m.age between ${p}_min_age and ${p}_max_age and {self._role_filter(p)}"""
@@ -492,6 +530,38 @@ def evidence_sql(rules: RuleSet) -> tuple[str, dict[str, Any]]:
     return "\nunion all\n".join(parts), params
 
 
+def evidence_lines_sql(rules: RuleSet) -> tuple[str, dict[str, Any]]:
+    """One row per family, person and criterion met: the line the Gateway CSVs read out,
+    each of the criterion's rules that found evidence as one phrase (counts and dates,
+    not a line per record), in the rule set's order, joined by '; '."""
+    parts, params = [], {}
+    for ci, spec in enumerate(rules.criteria.values()):
+        for ri, rule in enumerate(spec.any_of):
+            p = f"c{ci}r{ri}"
+            phrase, phrase_params = rule.phrase_sql(p)
+            params |= phrase_params | {f"{p}_rule": rule.name}
+            parts.append(f"""
+    select e.family_id, e.person_id, e.criterion, {ci} as criterion_position,
+        {ri} as rule_position, {phrase} as phrase
+    from criteria_evidence as e
+    where e.rule = ${p}_rule
+    group by e.family_id, e.person_id, e.criterion""")
+    union = "\n    union all".join(parts)
+    sql = f"""
+with phrases as ({union}
+),
+
+final as (
+    select family_id, person_id, criterion, any_value(criterion_position) as criterion_position,
+        string_agg(phrase, '; ' order by rule_position) as line
+    from phrases
+    group by family_id, person_id, criterion
+)
+
+select * from final order by family_id, person_id, criterion_position"""
+    return sql, params
+
+
 def family_criteria_sql(rules: RuleSet) -> tuple[str, dict[str, Any]]:
     """One row per family: a boolean column per criterion, the count met and the first
     qualifying rule the family meets (null when it does not qualify)."""
@@ -527,12 +597,15 @@ select * from final"""
 
 def evaluate(con: duckdb.DuckDBPyConnection, rules: RuleSet, as_of: date | str
              ) -> dict[str, int]:
-    """Build ``criteria_evidence``, ``family_flags`` (long) and ``family_criteria`` (wide)."""
+    """Build ``criteria_evidence``, ``evidence_lines`` (read aloud), ``family_flags`` (long)
+    and ``family_criteria`` (wide)."""
     evidence, params = evidence_sql(rules)
     counts = {"criteria_evidence": materialise(
         con, "criteria_evidence",
         f"select * from ({evidence}) order by family_id, criterion, person_id, rule, extract, "
         "source_row", params | {"as_of": str(as_of)})}
+    sql, params = evidence_lines_sql(rules)
+    counts["evidence_lines"] = materialise(con, "evidence_lines", sql, params)
     counts["family_flags"] = materialise(con, "family_flags", """
         select f.family_id, c.criterion,
             exists (select 1 from criteria_evidence as e

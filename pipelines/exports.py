@@ -58,9 +58,10 @@ def write_csv(path: Path, columns: list[str], rows: list[tuple]) -> int:
 
 
 def export_table(con: duckdb.DuckDBPyConnection, sql: str, path: Path,
-                 params: dict[str, Any] | None = None) -> int:
+                 params: dict[str, Any] | None = None, header: list[str] | None = None) -> int:
     """The rows of ``sql``, in its order, as a CSV whose cells are made safe in DuckDB
-    (a region's review queue is hundreds of thousands of rows: no Python per cell)."""
+    (a region's review queue is hundreds of thousands of rows: no Python per cell),
+    under ``header`` when given (names no identifier could carry), else its columns."""
     result = con.execute(sql, params).to_arrow_table()
     con.register("__rows", result)
     try:
@@ -70,7 +71,39 @@ def export_table(con: duckdb.DuckDBPyConnection, sql: str, path: Path,
         rows = con.execute(f"select {cells} from __rows").fetchall()
     finally:
         con.unregister("__rows")
-    return write_csv(path, result.column_names, rows)
+    return write_csv(path, header or result.column_names, rows)
+
+
+REJECT_COLUMNS = ["extract", "row", "column", "problem"]
+
+
+def raw_fields(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """The raw fields of the rejected rows in ``table``, each once: the extracts in name
+    order, each's fields in its file's order (so the person columns most extracts share
+    come first, once)."""
+    seen: dict[str, None] = {}
+    for (keys,) in con.execute(
+            f"select json_keys(raw_values) from {table} where raw_values is not null "
+            "group by extract, json_keys(raw_values) order by extract, min(\"row\")").fetchall():
+        seen.update(dict.fromkeys(keys))
+    return list(seen)
+
+
+def export_rejects(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> int:
+    """``rejects.csv``: one row per rejected input row (extract, row, column, problem)
+    followed by one column per raw field of the extracts, the row's values as read (empty
+    where its extract has no such field), for Excel: no JSON to unpick. A raw field named
+    like one of the first four columns is headed ``raw_<name>``. ``table`` holds the
+    rejects (a run's, or a claims run's)."""
+    fields = raw_fields(con, table)
+    params = {f"f{i}": "/" + f.replace("~", "~0").replace("/", "~1")
+              for i, f in enumerate(fields)}
+    headers = [f"raw_{f}" if f in REJECT_COLUMNS else f for f in fields]
+    raw = "".join(f", json_extract_string(raw_values, $f{i}) as {quote_ident(f'r{i}')}"
+                  for i in range(len(fields)))
+    sql = (f"select extract, \"row\", \"column\", problem{raw} from {table} "
+           "order by extract, \"row\", \"column\"")
+    return export_table(con, sql, path, params, header=[*REJECT_COLUMNS, *headers])
 
 
 def sha256(path: Path) -> str:
@@ -113,9 +146,7 @@ def write_csvs(con: duckdb.DuckDBPyConnection, rules: RuleSet, folder: Path) -> 
             con, f"select {members} from {WORK}.cohort_members "
                  "order by family_id, role, date_of_birth, person_id",
             folder / "cohort_members.csv"),
-        "rejects.csv": export_table(
-            con, f"select extract, \"row\", \"column\", problem, raw_values from {WORK}.rejects "
-                 "order by extract, \"row\"", folder / "rejects.csv"),
+        "rejects.csv": export_rejects(con, f"{WORK}.rejects", folder / "rejects.csv"),
         # pairs awaiting a person, those that could change the cohort first; the decision
         # column is theirs to fill in, and the rows saved as match_decisions.csv in the
         # extracts folder are applied next run

@@ -162,7 +162,9 @@ def latest_claims(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """The latest claims evaluation published in this database, with its run."""
     run = rows(con, "select run_id, cast(as_of_date as varchar) as as_of "
                     "from main.latest_claims_run")
-    return {"run": run[0] if run else None, **claims_figures(con, "main.pbr_candidates")}
+    return {"run": run[0] if run else None, **claims_figures(
+        con, "(select * from main.pbr_candidates_history where "
+             "run_id = (select run_id from main.latest_claims_run))")}
 
 
 def claims_figures(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, Any]:

@@ -45,7 +45,7 @@ def family_households(db: Path, truth: Path) -> dict[str, str]:
             select fm.family_id, p.household_id, count(*) as n_records
             from family_members as fm
             join person_records as pr using (person_id)
-            join t on t.extract = pr.extract and cast(t.source_row as bigint) = pr.source_row
+            join t on t.extract = pr.extract_name and cast(t.source_row as bigint) = pr.source_row
             join p on p.person_id = t.person_id
             group by all
         )

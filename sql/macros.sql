@@ -36,3 +36,36 @@ create or replace macro dob_compatible(a, b) as
 create or replace macro own_household(person_id) as 'P:' || person_id;
 create or replace macro is_own_household(household_key) as
     starts_with(household_key, 'P:');
+
+-- Names as the Gateway team reads them: as written at source, unless the source shouts
+-- (all capitals) or whispers (all lower case); then each word and each part after a
+-- hyphen or apostrophe gets a capital (O'Brien, Smith-Jones, D'Arcy), Mc names a second
+-- (McDonald) and Mac names one when at least four letters follow and the name is not one
+-- usually written without (MacDonald, MacLeod; Mackie, Machin, Macey, Mackintosh). The
+-- source's own mixed case is never changed (Mcdonald stays), nor is anything but letters,
+-- spaces, dots, hyphens and apostrophes (a name written as a formula is shown as written).
+create or replace macro name_word(w) as
+    case
+        when regexp_matches(w, '^mc[a-z]{2,}$') then 'Mc' || upper(w[3]) || w[4:]
+        when regexp_matches(w, '^mac[a-z]{4,}$') and not regexp_matches(w, '[aciozj]$')
+            and w not in ('macaulay', 'machell', 'machlin', 'macklin', 'mackintosh',
+                'mackmin', 'macomber', 'macquarie', 'macevicius', 'maciulis')
+            then 'Mac' || upper(w[4]) || w[5:]
+        else upper(w[1]) || w[2:]
+    end;
+create or replace macro display_name(x) as
+    case
+        when x is null or (x <> upper(x) and x <> lower(x))
+            or not regexp_full_match(x, '[\p{L} .''’-]+') then x
+        else array_to_string(list_transform(
+            regexp_extract_all(lower(x), '[^ ''’-]+|[ ''’-]+'), w -> name_word(w)), '')
+    end;
+
+-- Dates read aloud, each after its label (labels may be empty): the year once at the end
+-- of each run of dates within it ("16 Sep, 21 Oct 2024, 4 Feb 2025"). Both lists in the
+-- order to read, one label per date.
+create or replace macro date_list(labels, dates) as
+    array_to_string(list_transform(range(1, len(dates) + 1), i ->
+        ltrim(coalesce(labels[i], '') || ' ' || strftime(dates[i], '%-d %b')
+            || case when i = len(dates) or year(dates[i + 1]) <> year(dates[i])
+                    then strftime(dates[i], ' %Y') else '' end)), ', ');

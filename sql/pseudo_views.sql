@@ -1,5 +1,5 @@
 -- Pseudonymised views for analysts: salted hashes instead of ids, no names, dates of birth,
--- identifiers, addresses or evidence text. The salt is never stored: each session sets it,
+-- identifiers, addresses or evidence text (the named view beside them: named_views.sql). The salt is never stored: each session sets it,
 --   SET VARIABLE pseudo_salt = '…';   (from the council's own configuration)
 -- and without it these views fail rather than show anything.
 
@@ -20,7 +20,7 @@ from main.persons;
 
 create or replace view main.family_members_pseudo as
 select run_id, main.pseudo(family_id) as pseudo_family_id,
-    main.pseudo(person_id) as pseudo_person_id, role, age
+    main.pseudo(person_id) as pseudo_person_id, member_role, age
 from main.family_members;
 
 create or replace view main.families_pseudo as
@@ -30,8 +30,8 @@ from main.families;
 
 create or replace view main.criteria_evidence_pseudo as
 select run_id, main.pseudo(family_id) as pseudo_family_id,
-    main.pseudo(person_id) as pseudo_person_id, criterion, rule, extract,
-    date_trunc('month', event_date) as event_month
+    main.pseudo(person_id) as pseudo_person_id, criterion, rule_name, extract_name,
+    cast(date_trunc('month', event_date) as date) as event_month
 from main.criteria_evidence;
 
 create or replace view main.cohort_pseudo as
@@ -47,5 +47,5 @@ from main.family_flags;
 
 create or replace view main.pbr_candidates_pseudo as
 select run_id, main.pseudo(family_id) as pseudo_family_id, result, status, window_start,
-    window_end, value
+    window_end, value_gbp
 from main.pbr_candidates;

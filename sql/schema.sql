@@ -87,8 +87,9 @@ where command = 'screen' and status = 'succeeded'
 order by as_of_date desc, finished_at desc, run_id desc
 limit 1;
 
--- One view per published table (rejects, persons, families, …) is created from the list
--- in pipelines/cohort.py; the cohort view is rebuilt by each run for its rule set.
+-- One view per published table (rejects, persons, families, …, pbr_candidates) is created
+-- from sql/interface.yaml (pipelines/interface.py), which also describes every table and
+-- view; the cohort view is rebuilt by each run for its rule set.
 
 create table if not exists main.pbr_candidates_history (
     run_id varchar, family_id varchar, result varchar, status varchar, window_start date,
@@ -108,7 +109,3 @@ from main.runs
 where command = 'claims' and status = 'succeeded'
 order by as_of_date desc, finished_at desc, run_id desc
 limit 1;
-
-create or replace view main.pbr_candidates as
-select * from main.pbr_candidates_history
-where run_id = (select run_id from main.latest_claims_run);

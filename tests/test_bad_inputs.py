@@ -33,8 +33,8 @@ def run(extracts: Extracts, tmp_path: Path, name: str):
 def staged_and_rejected(con, extract: str) -> tuple[list[int], list[tuple]]:
     staged = [r for (r,) in con.execute(f"select source_row from work.stg_{extract} "
                                         "order by 1").fetchall()]
-    rejected = con.execute("""select "row", "column", problem from rejects
-        where extract = $e order by 1""", {"e": extract}).fetchall()
+    rejected = con.execute("""select source_row, column_name, problem from rejects
+        where extract_name = $e order by 1""", {"e": extract}).fetchall()
     return staged, rejected
 
 
@@ -104,7 +104,7 @@ def test_bad_person_values_are_nulled_and_the_row_kept(extracts, tmp_path, name,
     con, _ = run(extracts, tmp_path, name)
     staged, rejected = staged_and_rejected(con, "benefits")
     assert rejected == [] and staged[0] == 1
-    warnings = con.execute("select \"row\", \"column\", problem from value_warnings"
+    warnings = con.execute("select source_row, column_name, problem from value_warnings"
                            ).fetchall()
     assert (1, column, problem) in warnings
 

@@ -191,7 +191,7 @@ def test_result_status(candidates, n, case):
         if status == "not_yet":
             assert row["missing"], "a result not yet met says what is missing"
         if status == "claimable":
-            assert row["value"] > 0
+            assert row["value_gbp"] > 0
 
 
 def test_unknown_family_is_not_applicable(candidates):

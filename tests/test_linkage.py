@@ -60,7 +60,8 @@ def test_no_person_joins_incompatible_dates_of_birth_through_model_links(first_r
         with d as (
             select distinct pr.person_id, r.date_of_birth as dob
             from person_records as pr
-            join work.std_person_records as r using (extract, source_row)
+            join work.std_person_records as r
+                on r.extract = pr.extract_name and r.source_row = pr.source_row
             where r.date_of_birth is not null
                 and pr.person_id in (select person_id from person_records
                                      where match_method = 'probabilistic')
@@ -80,7 +81,7 @@ def test_no_person_joins_incompatible_dates_of_birth_through_model_links(first_r
 def persons_of(db: Path, records: str) -> set[str]:
     ids = records.split()
     return {p for (p,) in query(db, """select distinct person_id from person_records
-        where list_contains($ids, extract || ':' || source_row)""", {"ids": ids})}
+        where list_contains($ids, extract_name || ':' || source_row)""", {"ids": ids})}
 
 
 def test_reviewer_decisions_win_over_the_model(borough, first_run, tmp_path):
@@ -113,7 +114,7 @@ def test_reviewer_decisions_win_over_the_model(borough, first_run, tmp_path):
     together = persons_of(run.db, confirm["records_l"] + " " + confirm["records_r"])
     assert len(together) == 1
     assert query(run.db, "select match_method from person_records "
-                          "where extract || ':' || source_row = $r",
+                          "where extract_name || ':' || source_row = $r",
                  {"r": confirm["records_l"].split()[0]}) in ([("reviewer",)], [("source_key",)],
                                                              [("name_dob",)])
     apart_l = persons_of(run.db, linked[2])
@@ -290,18 +291,23 @@ def test_pairs_queued_only_when_a_recording_error_explains_the_dates(first_run):
     assert queued > 0 and queued_anyway == 0
 
 
-def test_a_pair_whose_sides_hold_two_identifiers_of_one_system_is_not_queued(con):
-    """Uncertain pairs: a-b hold two UPNs (not queued), a-c a UPN and a NINO (queued),
-    a-d a UPN and none (queued), a-e dates of birth years apart (not queued). The links
-    split out of cluster S: s1-s2 two NINOs (not queued), s1-s3 nothing against (queued)."""
+def queue_pairs(con, s_dobs=("1980-01-01", "1980-01-01", "1980-10-01"),
+                s_keys=(("s1", "nino", "N2"), ("s2", "nino", "N3")),
+                split_reason="identifiers of one system differ") -> dict[tuple, str]:
+    """The review queue of a tiny linkage: uncertain pairs a-b hold two UPNs, a-c a UPN
+    and a NINO, a-d a UPN and none, a-e dates of birth years apart; the model links
+    s1-s2 and s1-s3 were split out of cluster S (its records' dates of birth and keys
+    given). Returns each queued pair's reason."""
     from pipelines.db import run_steps
 
     con.execute("""
         create table work.link_profiles as select *, 'K' || unique_id as profile_key,
                 'C' || unique_id as cluster_id from (values
             ('a', date '2012-03-04'), ('b', date '2012-03-04'), ('c', date '2012-03-04'),
-            ('d', date '2012-03-05'), ('e', date '2015-09-21'), ('s1', date '1980-01-01'),
-            ('s2', date '1980-01-01'), ('s3', date '1980-10-01')) as t(unique_id, dob);
+            ('d', date '2012-03-05'), ('e', date '2015-09-21'), ('s1', $s1::date),
+            ('s2', $s2::date), ('s3', $s3::date)) as t(unique_id, dob)""",
+                {"s1": s_dobs[0], "s2": s_dobs[1], "s3": s_dobs[2]})
+    con.execute("""
         create table work.link_record_profiles as
             select unique_id as record_id, cluster_id, profile_key from work.link_profiles;
         create table work.std_person_records as select unique_id as record_id,
@@ -309,8 +315,8 @@ def test_a_pair_whose_sides_hold_two_identifiers_of_one_system_is_not_queued(con
                 'CH41 1AA' as postcode
             from work.link_profiles;
         create table work.std_person_keys as select * from (values
-            ('a', 'upn', 'U1'), ('b', 'upn', 'U2'), ('c', 'nino', 'N1'), ('e', 'upn', 'U3'),
-            ('s1', 'nino', 'N2'), ('s2', 'nino', 'N3')) as t(record_id, key_type, key_value);
+            ('a', 'upn', 'U1'), ('b', 'upn', 'U2'), ('c', 'nino', 'N1'), ('e', 'upn', 'U3'))
+            as t(record_id, key_type, key_value);
         create table work.link_candidates as select l as unique_id_l, r as unique_id_r,
                 'K' || l as profile_key_l, 'K' || r as profile_key_r, band,
                 1.0 as match_weight, p as match_probability, 0.0 as mw_forename,
@@ -325,13 +331,47 @@ def test_a_pair_whose_sides_hold_two_identifiers_of_one_system_is_not_queued(con
         create table work.link_edges_split_out as
             select record_id_l, record_id_r from work.link_edges_draft;
         create table work.link_cluster_draft as
-            select unnest(['s1', 's2', 's3']) as record_id, 's1' as cluster_id;
-        create table work.link_splits as
-            select 's1' as cluster_id, 'identifiers of one system differ' as reason""")
+            select unnest(['s1', 's2', 's3']) as record_id, 's1' as cluster_id""")
+    con.execute("create table work.link_splits as select 's1' as cluster_id, $reason as reason",
+                {"reason": split_reason})
+    for key in s_keys:
+        con.execute("insert into work.std_person_keys values (?, ?, ?)", list(key))
     run_steps(con, ["link/review_queue"])
-    queued = {(left, right) for left, right in con.execute(
-        "select record_id_l, record_id_r from work.review_queue").fetchall()}
-    assert queued == {("a", "c"), ("a", "d"), ("s1", "s3")}
+    return {(left, right): reason for left, right, reason in con.execute(
+        "select record_id_l, record_id_r, reason from work.review_queue").fetchall()}
+
+
+def test_a_pair_whose_sides_hold_two_identifiers_of_one_system_is_not_queued(con):
+    """a-b (two UPNs) and a-e (dates years apart) are not queued; a-c and a-d are. Of the
+    links split out of S, s1-s2 two NINOs (not queued), s1-s3 nothing against (queued)."""
+    assert set(queue_pairs(con)) == {("a", "c"), ("a", "d"), ("s1", "s3")}
+
+
+@pytest.mark.parametrize(("s_dobs", "s_keys", "split_reason", "reason"), [
+    # the issue's case: the pair's dates agree; another record of the cluster differs
+    (("1980-01-01", "1995-06-07", "1980-01-01"), (), "dates of birth differ",
+     "split from a cluster: its other records give date of birth 1995-06-07"),
+    (("1980-01-01", "1995-06-07", "1980-10-01"), (), "dates of birth differ",
+     "split from a cluster: its other records give date of birth 1995-06-07"),
+    # a date compatible with one side only is still one the pair does not share
+    (("1980-01-01", "1980-01-11", "1980-01-02"), (), "dates of birth differ",
+     "split from a cluster: its other records give date of birth 1980-01-11"),
+    (("1980-01-01", "1980-01-01", "1980-10-01"), (("s1", "nino", "N2"), ("s2", "nino", "N3")),
+     "identifiers of one system differ", "split from a cluster: its records hold two NINOs"),
+    (("1980-01-01", "1995-06-07", "1980-01-01"), (("s2", "upn", "U8"), ("s2", "upn", "U9")),
+     "dates of birth differ; identifiers of one system differ",
+     "split from a cluster: its other records give date of birth 1995-06-07; "
+     "its records hold two UPNs"),
+    # nothing found beside the pair: the cluster's own reason
+    (("1980-01-01", "1980-01-01", "1980-01-01"), (), "a person rejected a pair in it",
+     "split from a cluster: a person rejected a pair in it"),
+])
+def test_a_split_pair_is_queued_with_what_its_cluster_holds(con, s_dobs, s_keys,
+                                                            split_reason, reason):
+    """The reason describes the pair shown: a split for differing dates of birth names
+    the dates the pair's own records do not give (a queued pair's two agree)."""
+    queued = queue_pairs(con, s_dobs, s_keys, split_reason)
+    assert queued[("s1", "s3")] == reason
 
 
 @pytest.mark.parametrize(("left", "right", "swapped"), [

@@ -18,7 +18,7 @@ import pytest
 from pipelines import CRITERIA_DIR
 from pipelines.criteria import TermsRule, load_rule_set
 from pipelines.db import connect
-from tests.build import Extracts, case_row, screen
+from tests.build import Extracts, case_row, letters, screen
 
 D = dt.date
 TERMS = [("2024/25", "autumn"), ("2024/25", "spring"), ("2024/25", "summer")]
@@ -133,6 +133,9 @@ CASES = [
          offence(D(2025, 1, 15)) + claim() + indicator()),
     Case("two_without_local", {"qualifies_by": None}, attendance([45, 45, 45]) + claim()),
     Case("one_plus_local", {"qualifies_by": None}, claim() + indicator()),
+    # evidence read aloud: several records of one rule are one phrase
+    Case("two_asb_interventions", {"crime_asb": True},
+         asb("cbo", when=D(2025, 1, 6)) + asb("asbo", when=D(2024, 12, 9))),
 ]
 
 
@@ -183,6 +186,48 @@ def test_evidence_names_the_source_record_and_reads_plainly(borough):
     assert len(rows) == 3 and {r[0] for r in rows} == {"school_attendance"}
     assert rows[0][2] == ("15.0% unauthorised absence over autumn 2024 – summer 2025 "
                           "(45 of 300 sessions)")
+
+
+@pytest.mark.parametrize(("case_name", "line"), [
+    ("third_suspension", "3 suspensions (1 Nov 2024, 1 Feb, 1 May 2025)"),
+    ("permanent_exclusion", "1 permanent exclusion (1 Jun 2025)"),
+    ("asb_abc", "ASB intervention (abc) on 1 Mar 2025"),
+    ("two_asb_interventions", "2 ASB interventions (asbo 9 Dec 2024, cbo 6 Jan 2025)"),
+    ("pupil_referral_unit", "pupil referral unit / alternative provision (pru) in "
+                            "autumn 2024, spring 2025, summer 2025"),
+    ("absence_15_0", "15.0% unauthorised absence over autumn 2024 – summer 2025 "
+                     "(45 of 300 sessions)"),
+    ("jsa_in_payment", "out-of-work benefit (JSA) since 1 Jan 2024"),
+])
+def test_one_evidence_line_per_person_and_criterion(borough, case_name, line):
+    """The Gateway CSVs' line: a rule's records counted with their dates, once."""
+    n = next(i for i, c in enumerate(CASES, start=1) if c.name == case_name)
+    rows = borough.execute("""
+        select e.line from work.evidence_lines as e
+        join work.families as f using (family_id)
+        where f.address = $a""", {"a": f"{n} Case Street, Testtown"}).fetchall()
+    assert rows == [(line,)]
+
+
+def test_cohort_evidence_is_a_line_per_member_and_criterion(borough):
+    n = next(i for i, c in enumerate(CASES, start=1) if c.name == "all_three")
+    (family,) = borough.execute("""
+        select c.evidence from work.cohort as c join work.families as f using (family_id)
+        where f.address = $a""", {"a": f"{n} Case Street, Testtown"}).fetchone()
+    members = dict(borough.execute("""
+        select m.forename, m.evidence from work.cohort_members as m
+        join work.families as f using (family_id) where f.address = $a""",
+                                   {"a": f"{n} Case Street, Testtown"}).fetchall())
+    surname = "Case" + letters(n)
+    assert family.split(" | ") == [
+        f"Adult A. {surname}: out-of-work benefit (JSA) since 1 Jan 2024",
+        f"Child R. {surname}: proven offence (caution) on 15 Jan 2025",
+        f"Child S. {surname}: 45.0% unauthorised absence over autumn 2024 – summer 2025 "
+        "(135 of 300 sessions)"]
+    assert members == {
+        "Alex": "out-of-work benefit (JSA) since 1 Jan 2024",
+        "Robin": "proven offence (caution) on 15 Jan 2025",
+        "Sam": "45.0% unauthorised absence over autumn 2024 – summer 2025 (135 of 300 sessions)"}
 
 
 @pytest.mark.parametrize(("as_of", "newest_term"), [

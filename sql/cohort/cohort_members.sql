@@ -1,12 +1,13 @@
--- cohort_members: one row per member of a qualifying family, with identity, identifiers,
--- and the evidence lines about that member (the per-member flags are added by the step
--- from the rule set's criteria).
+-- cohort_members: one row per member of a qualifying family, with identity (names cased
+-- as the team reads them: display_name), identifiers, and the evidence about that member,
+-- a line per criterion met in the rule set's order (the per-member flags are added by the
+-- step from the rule set's criteria).
 with member_evidence as (
     select
         family_id,
         person_id,
-        string_agg(distinct detail, ' | ' order by detail) as evidence
-    from criteria_evidence
+        string_agg(line, ' | ' order by criterion_position) as evidence
+    from evidence_lines
     group by family_id, person_id
 ),
 
@@ -14,8 +15,8 @@ final as (
     select
         m.family_id,
         m.person_id,
-        pe.forename,
-        pe.surname,
+        display_name(pe.forename) as forename,
+        display_name(pe.surname) as surname,
         pe.date_of_birth,
         m.role,
         m.age,

@@ -45,16 +45,83 @@ reviewable as (
     anti join two_people using (unique_id_l, unique_id_r)
 ),
 
+split_pairs as (
+    -- the queued links a split took out, with the draft cluster they were taken from
+    select c.*, d.cluster_id as draft_cluster_id, s.reason as cluster_reason
+    from reviewable as c
+    semi join split_out as o using (unique_id_l, unique_id_r)
+    join link_cluster_draft as d on d.record_id = c.unique_id_l
+    join link_splits as s on s.cluster_id = d.cluster_id
+),
+
+split_members as (
+    select p.unique_id_l, p.unique_id_r, d.record_id
+    from split_pairs as p
+    join link_cluster_draft as d on d.cluster_id = p.draft_cluster_id
+),
+
+other_dobs as (
+    -- the cluster's dates of birth that one side of the pair could not have been recorded
+    -- with: a queued pair's own two agree (dates_agree), so the split's conflict is there
+    select m.unique_id_l, m.unique_id_r,
+        count(distinct r.date_of_birth) as n_dobs,
+        string_agg(distinct strftime(r.date_of_birth, '%Y-%m-%d'), ', '
+            order by strftime(r.date_of_birth, '%Y-%m-%d')) as dobs
+    from split_members as m
+    join std_person_records as r using (record_id)
+    join link_profiles as l on l.unique_id = m.unique_id_l
+    join link_profiles as rr on rr.unique_id = m.unique_id_r
+    where not (dob_compatible(r.date_of_birth, l.dob) and dob_compatible(r.date_of_birth, rr.dob))
+    group by m.unique_id_l, m.unique_id_r
+),
+
+other_keys as (
+    -- the identifier systems of which the cluster holds two values
+    select unique_id_l, unique_id_r,
+        string_agg(case key_type
+            when 'upn' then 'UPNs' when 'nino' then 'NINOs'
+            when 'police_ref' then 'police references' when 'asb_ref' then 'ASB references'
+            else key_type end, ', ' order by key_type) as systems
+    from (
+        select m.unique_id_l, m.unique_id_r, k.key_type
+        from split_members as m
+        join std_person_keys as k using (record_id)
+        group by m.unique_id_l, m.unique_id_r, k.key_type
+        having count(distinct k.key_value) > 1
+    )
+    group by unique_id_l, unique_id_r
+),
+
+other_rejections as (
+    -- a pair in the cluster a person decided was two people
+    select distinct m.unique_id_l, m.unique_id_r
+    from split_members as m
+    join link_candidates as x on x.unique_id_l = m.record_id and x.band = 'rejected'
+    join link_cluster_draft as d on d.record_id = x.unique_id_r
+    join split_pairs as p
+        on p.unique_id_l = m.unique_id_l and p.unique_id_r = m.unique_id_r
+    where d.cluster_id = p.draft_cluster_id
+),
+
 waiting as (
     select c.*, 'uncertain' as reason
     from reviewable as c
     where c.band = 'review'
     union all
-    select c.*, 'split from a cluster (' || s.reason || ')'
-    from reviewable as c
-    semi join split_out as o using (unique_id_l, unique_id_r)
-    join link_cluster_draft as d on d.record_id = c.unique_id_l
-    join link_splits as s on s.cluster_id = d.cluster_id
+    -- why the cluster was split, as it bears on this pair: what its other records hold
+    -- (the cluster's own reason when none of that is found beside the pair)
+    select p.* exclude (draft_cluster_id, cluster_reason),
+        'split from a cluster: ' || coalesce(nullif(concat_ws('; ',
+            case when b.dobs is not null then 'its other records give '
+                || case when b.n_dobs = 1 then 'date of birth ' else 'dates of birth ' end
+                || b.dobs end,
+            case when k.systems is not null then 'its records hold two ' || k.systems end,
+            case when j.unique_id_l is not null then 'a person rejected another pair in it'
+                end), ''), p.cluster_reason)
+    from split_pairs as p
+    left join other_dobs as b using (unique_id_l, unique_id_r)
+    left join other_keys as k using (unique_id_l, unique_id_r)
+    left join other_rejections as j using (unique_id_l, unique_id_r)
 ),
 
 queued as (
