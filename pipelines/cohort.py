@@ -25,7 +25,12 @@ PUBLISHED = {
     "criteria_evidence": "criteria_evidence_history",
     "family_flags": "family_flags_history",
     "cohort": "cohort_history",
+    "person_record_hashes": "person_record_hashes_history",
+    "person_lineage": "person_lineage_history",
+    "family_lineage": "family_lineage_history",
 }
+# published for the next run to follow people by, not for analysts: no view
+UNVIEWED = {"cohort", "person_record_hashes"}
 
 
 def build_cohort(con: duckdb.DuckDBPyConnection, rules: RuleSet, compare_run_id: str | None
@@ -52,7 +57,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     each contract name shows its history table's rows of the latest screening run."""
     con.execute((SQL_DIR / "schema.sql").read_text())
     for name, history in PUBLISHED.items():
-        if name != "cohort":  # rebuilt at publish, with the run's criteria as columns
+        if name not in UNVIEWED:  # cohort: rebuilt at publish, with the criteria as columns
             con.execute(f"create or replace view main.{quote_ident(name)} as "
                         f"select * from main.{quote_ident(history)} "
                         "where run_id = (select run_id from main.latest_screen_run)")
