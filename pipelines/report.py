@@ -6,6 +6,7 @@ from typing import Any
 
 import duckdb
 
+from pipelines import lineage
 from pipelines.criteria import RuleSet
 from pipelines.db import WORK, quote_ident, quote_literal
 
@@ -121,6 +122,7 @@ def report_figures(con: duckdb.DuckDBPyConnection, rules: RuleSet,
             select imd_decile, count(*) as n from {WORK}.cohort where imd_decile is not null
             group by all order by imd_decile"""),
         "claims": claims_figures(con, "main.pbr_candidates"),
+        "ids": lineage.id_changes(con),
         "changes": rows(con, f"""
             select
                 count(*) filter (where status = 'new') as n_new,

@@ -61,7 +61,7 @@ create table if not exists main.family_members_history (
 -- Ids from run to run (pipelines/link.py, households.py): each person's record
 -- fingerprints, which the next run follows them by, and per run what became of every id.
 create table if not exists main.person_record_hashes_history (
-    run_id varchar, person_id varchar, record_hash ubigint, record_n integer
+    run_id varchar, person_id varchar, record_hash uhugeint, record_n integer
 );
 
 create table if not exists main.person_lineage_history (

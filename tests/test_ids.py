@@ -39,7 +39,7 @@ def con():
 
 
 def screen_ids(con: duckdb.DuckDBPyConnection, run_id: str, clusters: list[list[tuple]],
-               previous: str | None) -> dict[str, str]:
+               previous: str | None, as_of: str = "2025-09-30") -> dict[str, str]:
     """One run's ids: ``clusters`` are the people (lists of records); each person lives
     at their first record's home. Publishes what the next run reads; returns each
     record's person id and each home's family id (``home:<key>``)."""
@@ -79,6 +79,9 @@ def screen_ids(con: duckdb.DuckDBPyConnection, run_id: str, clusters: list[list[
     con.execute("""create or replace table work.family_members as
         select f.family_id, p.person_id from work.persons as p
         join work.family_ids as f using (household_key)""")
+    con.execute("insert into main.runs (run_id, command, status, as_of_date) "
+                "values ($r, 'screen', 'succeeded', $as_of::date)",
+                {"r": run_id, "as_of": as_of})
     con.execute("""insert into main.persons_history (run_id, person_id, n_records)
         select $r, person_id, n_records from work.persons""", {"r": run_id})
     con.execute("""insert into main.families_history (run_id, family_id, household_key)
@@ -216,3 +219,79 @@ def test_a_family_follows_its_members_through_a_person_merge(con):
     second = screen_ids(con, "r2", [[ANN, rec("a2", "Ann", "U1", home="H1")], [cat]], "r1")
     assert second["home:H1"] == first["home:H1"]
     assert lineage(con, "r2", "family")[first["home:H1"]][:2] == ("carried", None)
+
+
+def attach(con, family_id: str, identified_in: str, claimed: list[tuple[str, str]]) -> None:
+    """The claims run's attachments (one family, identified in ``identified_in``), its
+    claims history and the identities the link step of a claims run leaves."""
+    con.execute("""create or replace table work.pbr_attachments as
+        select $f as family_id, $r as identification_run_id""",
+                {"f": family_id, "r": identified_in})
+    con.execute("create or replace table work.stg_claims_history (source_row bigint, "
+                "family_id varchar, result varchar, claimed_date date)")
+    for n, (fid, result) in enumerate(claimed, start=1):
+        con.execute("insert into work.stg_claims_history values ($n, $f, $r, '2026-06-01')",
+                    {"n": n, "f": fid, "r": result})
+    con.execute("""create or replace table work.person_identities as
+        select person_id, 'Ann' as forename, 'Lee' as surname, date '1980-01-01'
+            as date_of_birth
+        from work.person_ids""")
+    run_steps(con, ["claims/pbr_member_ids", "claims/pbr_members", "claims/pbr_claimed"],
+              {"as_of": "2026-07-31"})
+
+
+def test_claims_follow_a_member_whose_id_merged_into_an_older_one(con):
+    """Ann was identified as her own person; her records now link with an older id's: her
+    events are under that id, and the claim evaluation finds them there."""
+    older = rec("c1", "Cat", "U0")
+    first = screen_ids(con, "r1", [[ANN, ANN_AGAIN], [older]], None)
+    screen_ids(con, "r2", [[ANN, ANN_AGAIN, older]], "r1")
+    screen_ids(con, "r3", [[ANN, ANN_AGAIN, older]], "r2")   # the claims run's link step
+    attach(con, first["home:H1"], "r1", [])
+    members = con.execute("select person_id from work.pbr_members").fetchall()
+    assert members == [(first["c1"],)]                       # one person now, by the old id
+    assert first["a1"] != first["c1"]
+
+
+def test_claims_keep_a_member_whose_id_is_kept(con):
+    first = screen_ids(con, "r1", [[ANN], [BOB]], None)
+    screen_ids(con, "r2", [[ANN], [BOB]], "r1")
+    attach(con, first["home:H2"], "r1", [])
+    assert con.execute("select person_id from work.pbr_members").fetchall() == [(first["b1"],)]
+
+
+def test_a_result_claimed_before_a_family_merge_or_split_stays_claimed(con):
+    first = screen_ids(con, "r1", [[ANN], [BOB]], None)
+    second = screen_ids(con, "r2", [[ANN], [rec("b1", "Bob", "U2", home="H1")]], "r1")
+    assert second["home:H1"] == first["home:H1"]            # Bob's family merged into Ann's
+    attach(con, first["home:H1"], "r1", [(first["home:H2"], "progress_to_work")])
+    assert con.execute("select family_id, result from work.pbr_claimed").fetchall() == [
+        (first["home:H1"], "progress_to_work")]
+    attach(con, first["home:H1"], "r1", [("F999999", "progress_to_work")])
+    assert con.execute("select * from work.pbr_claimed").fetchall() == []   # not related
+
+
+def new_to_family(con, compare: str | None) -> set[str]:
+    run_steps(con, ["cohort/members_new_to_family"], {"compare_run_id": compare})
+    return {p for (p,) in con.execute(
+        "select person_id from work.members_new_to_family").fetchall()}
+
+
+def test_members_new_to_their_family_since_the_month_before_even_on_a_rerun(con):
+    cat = rec("c1", "Cat", "U0")
+    first = screen_ids(con, "sep", [[ANN], [BOB]], None)
+    assert new_to_family(con, None) == {first["a1"], first["b1"]}   # no earlier run
+    october = [[ANN], [BOB], [cat]]
+    second = screen_ids(con, "oct", october, "sep", as_of="2025-10-31")
+    assert new_to_family(con, "sep") == {second["c1"]}
+    screen_ids(con, "oct-again", october, "oct", as_of="2025-10-31")
+    assert new_to_family(con, "sep") == {second["c1"]}   # compared with September again
+    assert new_to_family(con, "oct") == set()
+
+
+def test_a_member_whose_id_merged_is_not_new_to_the_family(con):
+    older = rec("c1", "Cat", "U0")
+    first = screen_ids(con, "sep", [[ANN, ANN_AGAIN], [older]], None)
+    second = screen_ids(con, "oct", [[ANN, ANN_AGAIN, older]], "sep", as_of="2025-10-31")
+    assert second["a1"] == first["c1"] != first["a1"]
+    assert new_to_family(con, "sep") == set()

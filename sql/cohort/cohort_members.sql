@@ -1,4 +1,5 @@
 -- cohort_members: one row per member of a qualifying family, with identity, identifiers,
+-- whether they are new to the family since the compared run (members_new_to_family.sql),
 -- and the evidence lines about that member (the per-member flags are added by the step
 -- from the rule set's criteria).
 with member_evidence as (
@@ -23,11 +24,13 @@ final as (
         pe.nino,
         pe.police_ref,
         pe.asb_ref,
+        nf.person_id is not null as is_new_to_family,
         ev.evidence
     from family_members as m
     join cohort as c using (family_id)
     join persons as pe using (person_id)
     left join member_evidence as ev using (family_id, person_id)
+    left join members_new_to_family as nf using (family_id, person_id)
     order by m.family_id, m.role, pe.date_of_birth, m.person_id
 )
 

@@ -31,7 +31,7 @@ current_ids as (
         s.n_shared_members
     from family_ids as i
     join sizes as z using (household_key)
-    left join family_successors as s on i.event = 'carried' and s.family_id = i.family_id
+    left join family_successors as s using (family_id)  -- a new id is none of them
 ),
 
 ended as (

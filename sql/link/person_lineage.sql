@@ -31,7 +31,7 @@ current_ids as (
         s.n_shared_records
     from person_ids as i
     join sizes as z using (cluster_id)
-    left join person_successors as s on i.event = 'carried' and s.person_id = i.person_id
+    left join person_successors as s using (person_id)  -- a new id is none of them
 ),
 
 ended as (

@@ -12,11 +12,10 @@ with previous_records as (
 ),
 
 shared_records as (
-    select c.cluster_id, p.person_id, count(*) as n_shared_records
-    from link_clusters as c
-    join record_hashes as h using (record_id)
+    select h.cluster_id, p.person_id, count(*) as n_shared_records
+    from record_hashes as h
     join previous_records as p using (record_hash, record_n)
-    group by c.cluster_id, p.person_id
+    group by h.cluster_id, p.person_id
 ),
 
 previous_keys as (

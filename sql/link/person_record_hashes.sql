@@ -3,9 +3,8 @@
 -- each person by their records; no analyst's table (a fingerprint says nothing alone).
 with final as (
     select i.person_id, h.record_hash, h.record_n
-    from link_clusters as c
+    from record_hashes as h
     join person_ids as i using (cluster_id)
-    join record_hashes as h using (record_id)
 )
 
 select * from final
