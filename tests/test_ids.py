@@ -295,3 +295,38 @@ def test_a_member_whose_id_merged_is_not_new_to_the_family(con):
     second = screen_ids(con, "oct", [[ANN, ANN_AGAIN, older]], "sep", as_of="2025-10-31")
     assert second["a1"] == first["c1"] != first["a1"]
     assert new_to_family(con, "sep") == set()
+
+
+def test_a_month_on_the_run_counts_and_files_say_what_became_of_the_ids(tmp_path_factory,
+                                                                        tmp_path):
+    """Through the real steps: the same borough a month on keeps every id; the manifest,
+    report, summary and members file say so."""
+    import csv
+    import datetime as dt
+    import json
+
+    from pipelines import runs
+    from tests.build import AS_OF, generated, screen
+
+    borough = generated(tmp_path_factory, "ids", households=120, seed=3, noise=1)
+    out = tmp_path / "out"
+    first, counts = screen(borough, out)
+    assert counts["persons_new"] == counts["persons"] and counts["persons_carried"] == 0
+    with (out / "cohort_members.csv").open(encoding="utf-8-sig") as f:
+        assert {r["is_new_to_family"] for r in csv.DictReader(f)} == {"true"}
+    second, counts = screen(borough, out, as_of=AS_OF + dt.timedelta(days=31))
+    assert counts["persons_carried"] == counts["persons"]
+    assert counts["families_carried"] == counts["families"]
+    assert sum(counts[k] for k in counts if k.startswith(("persons_", "families_"))
+               and not k.endswith("carried")) == 0
+    with (out / "cohort_members.csv").open(encoding="utf-8-sig") as f:
+        members = list(csv.DictReader(f))
+    assert members and {r["is_new_to_family"] for r in members} == {"false"}
+    manifest = json.loads((out / "run_manifest.json").read_text())
+    assert manifest["counts"]["persons_carried"] == counts["persons"]
+    assert "Ids against the previous run" in (out / "report.html").read_text()
+    assert f"people {counts['persons']} kept, 0 new" in runs.summary_markdown(second)
+    with duckdb.connect(str(second.db), read_only=True) as con:
+        assert con.execute("select count(*), min(previous_run_id), max(previous_run_id) "
+                           "from person_lineage").fetchone() == (
+            counts["persons"], first.run_id, first.run_id)
