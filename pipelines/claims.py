@@ -2,7 +2,9 @@
 
 Grain of ``pbr_candidates``: one row per attached family and result. Families are taken
 as they were identified (their screening run on or before attachment); events come from
-this run's extracts, linked to the same person ids. Every threshold, window, code list and
+this run's extracts, linked to the members' ids followed through the lineage since (an id
+merged into an older one is followed to it), and a result claimed under any id the
+family's lineage joins it to counts as claimed. Every threshold, window, code list and
 amount is in the rule set's ``payment_by_results`` section.
 """
 
@@ -16,7 +18,8 @@ from pipelines import exports, report, run_warnings, runs
 from pipelines.criteria import PaymentByResults, RuleSet
 from pipelines.db import WORK, RunError, quote_ident, run_steps, transaction
 
-STEPS = ["claims/pbr_attachments", "claims/pbr_members", "claims/pbr_problems",
+STEPS = ["claims/pbr_attachments", "claims/pbr_member_ids", "claims/pbr_members",
+         "claims/pbr_claimed", "claims/pbr_problems",
          "claims/pbr_education", "claims/pbr_events", "claims/pbr_employment",
          "claims/pbr_progress", "claims/pbr_components", "claims/pbr_candidates"]
 RESULTS = ("crime_asb_education", "continuous_employment", "progress_to_work")

@@ -26,15 +26,22 @@ PUBLISHED = {
     "family_flags": "family_flags_history",
     "cohort": "cohort_history",
     "link_model": "link_model_history",
+    "person_record_hashes": "person_record_hashes_history",
+    "person_lineage": "person_lineage_history",
+    "family_lineage": "family_lineage_history",
 }
+# published for the next run to follow people by, not for analysts: no view
+UNVIEWED = {"cohort", "person_record_hashes"}
 
 
 def build_cohort(con: duckdb.DuckDBPyConnection, rules: RuleSet, compare_run_id: str | None
                  ) -> dict[str, int]:
     """``cohort`` (qualifying families, ``status`` against ``compare_run_id``),
-    ``cohort_members`` with per-member flags, and ``review_priorities`` (what each pair
+    ``cohort_members`` with per-member flags and whether each is new to the family
+    against the same run, and ``review_priorities`` (what each pair
     in the review queue could change in this cohort)."""
-    counts = run_steps(con, ["cohort/cohort"], {"compare_run_id": compare_run_id})
+    counts = run_steps(con, ["cohort/cohort", "cohort/members_new_to_family"],
+                       {"compare_run_id": compare_run_id})
     base = (SQL_DIR / "cohort" / "cohort_members.sql").read_text()
     params = {}
     flags = []

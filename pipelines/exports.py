@@ -30,7 +30,7 @@ FORMULA = r"^[-=+@\t\r]"  # a text cell starting so is one Excel would run as a 
 FAMILY_COLUMNS = ["family_id", "address", "postcode", "ward", "members", "children", "adults"]
 FAMILY_TAIL = ["criteria_met", "qualifies_by", "status", "evidence", "uprn", "lsoa", "imd_decile"]
 MEMBER_COLUMNS = ["family_id", "person_id", "forename", "surname", "date_of_birth", "role", "age",
-                  "upn", "nino", "police_ref", "asb_ref"]
+                  "upn", "nino", "police_ref", "asb_ref", "is_new_to_family"]
 
 
 def cell_sql(column: str, column_type: str) -> str:

@@ -7,7 +7,9 @@
    and how that was decided (``placed_by``); ``persons`` joins it to their identity.
 3. ``family_ids``, ``family_members``, ``families``: a family is the household, the
    people who live at one address on the as-of date (rules.md). Family ids persist
-   across runs while membership is substantially the same.
+   across runs while membership is substantially the same (previous members followed
+   through ``person_lineage``); a merge keeps the oldest id, a split leaves it with the
+   larger part, and ``family_lineage`` records what became of every id, and why.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from pipelines.link import next_number
 MIN_FAMILY_OVERLAP = 0.5
 
 STEPS = ["households/address_matches", "households/address_review",
-         "households/person_addresses", "households/persons", "households/family_ids",
+         "households/person_addresses", "households/persons", "households/family_overlaps",
+         "households/family_successors", "households/family_ids", "households/family_lineage",
          "households/family_members", "households/families"]
 
 

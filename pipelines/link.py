@@ -10,7 +10,9 @@
 3. Clustering checks for chaining: a cluster the model's links made implausible (two
    identifiers of one system, dates of birth that differ beyond a swap or a slip, a pair
    a person rejected) loses its weak model links (``sql/link/link_splits.sql``).
-4. Ids persist across runs (``sql/link/person_ids.sql``).
+4. Ids persist across runs (:data:`ID_STEPS`): a person keeps their id while their
+   records still link the same way; a merge keeps the oldest id, a split leaves it on
+   the larger part, and ``person_lineage`` records what became of every id, and why.
 """
 
 from __future__ import annotations
@@ -36,6 +38,13 @@ from pipelines.db import (
 )
 
 log = logging.getLogger("familyscreen")
+
+# Person ids from the previous run's: each record's fingerprint, the evidence each new
+# cluster shares with each previous person, whom each previous id passes to, the ids,
+# what became of each, and the fingerprints kept for the next run.
+ID_STEPS = ["link/record_hashes", "link/person_anchors", "link/cluster_keys",
+            "link/person_overlaps", "link/person_successors", "link/person_ids",
+            "link/person_lineage", "link/person_record_hashes"]
 
 
 def components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -162,6 +171,6 @@ def link(con: duckdb.DuckDBPyConnection, as_of: str, previous_run_id: str | None
         "previous_run_id": previous_run_id,
         "next_person_number": next_number(con, "persons_history", "person_id"),
     }
-    counts |= run_steps(con, ["link/person_ids", "link/person_records", "link/person_keys",
+    counts |= run_steps(con, [*ID_STEPS, "link/person_records", "link/person_keys",
                               "link/person_identities"], params)
     return counts

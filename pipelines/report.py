@@ -20,7 +20,7 @@ from typing import Any
 
 import duckdb
 
-from pipelines import charts, exports
+from pipelines import charts, exports, lineage
 from pipelines.criteria import RuleSet
 from pipelines.db import WORK, quote_ident, quote_literal, run_steps
 
@@ -155,6 +155,7 @@ def report_figures(con: duckdb.DuckDBPyConnection, rules: RuleSet,
         "funnel": rows(con, f"select label, households from {WORK}.report_funnel"),
         "claims": latest_claims(con),
         "changes": rows(con, f"select * from {WORK}.report_changes")[0],
+        "ids": lineage.id_changes(con),
     }
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import duckdb
 
-from pipelines import CRITERIA_DIR, ROOT, __version__, cohort, exports, report
+from pipelines import CRITERIA_DIR, ROOT, __version__, cohort, exports, lineage, report
 from pipelines.criteria import RuleSet, load_rule_set
 from pipelines.db import DEBUG, RunError, connect
 from pipelines.run_warnings import recorded as recorded_warnings
@@ -184,7 +184,7 @@ def write_outputs(con: duckdb.DuckDBPyConnection, run: Run, rules: RuleSet) -> d
             (select count(*) from work.address_matches where uprn is null),
             (select count(*) from work.address_matches
              where unresolved_reason = 'several properties fit equally')""").fetchone(),
-        strict=True))
+        strict=True)) | lineage.id_changes(con)
     warnings = recorded_warnings(con)
     counts["warnings"] = len(warnings)
     with exports.staged_outputs(run.out, run.run_id) as folder:
@@ -214,13 +214,14 @@ def summary_markdown(run: Run) -> str:
         results = con.execute("""select result, status, count(*) from
             main.pbr_candidates_history where run_id = $r group by all order by 1, 2""",
                               {"r": run.run_id}).fetchall()
+        ids = lineage.id_changes(con) if run.command == "screen" else {}
     lines = [f"# familyscreen {run.command} as at {run.as_of.isoformat()}", "",
              f"Run `{run.run_id}`: {status}.", "",
              "| extract | read | staged | rejected | values nulled |", "|---|---:|---:|---:|---:|"]
     lines += [f"| {e} | {r} | {s} | {x} | {n} |" for e, r, s, x, n in inputs]
     if run.command == "screen":
         lines += ["", f"Cohort: {cohort_size} families ({changes[0]} new, "
-                      f"{changes[1]} continuing)."]
+                      f"{changes[1]} continuing).", "", lineage.summary_line(ids)]
     else:
         lines += ["", "| result | status | families |", "|---|---|---:|"]
         lines += [f"| {r} | {s} | {n} |" for r, s, n in results]

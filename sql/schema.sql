@@ -64,6 +64,24 @@ create table if not exists main.family_members_history (
     run_id varchar, family_id varchar, person_id varchar, role varchar, age integer
 );
 
+-- Ids from run to run (pipelines/link.py, households.py): each person's record
+-- fingerprints, which the next run follows them by, and per run what became of every id.
+create table if not exists main.person_record_hashes_history (
+    run_id varchar, person_id varchar, record_hash uhugeint, record_n integer
+);
+
+create table if not exists main.person_lineage_history (
+    run_id varchar, person_id varchar, event varchar, other_person_id varchar,
+    reason varchar, n_records integer, n_previous_records integer,
+    n_shared_records integer, previous_run_id varchar
+);
+
+create table if not exists main.family_lineage_history (
+    run_id varchar, family_id varchar, event varchar, other_family_id varchar,
+    reason varchar, members integer, n_previous_members integer,
+    n_shared_members integer, previous_run_id varchar
+);
+
 create table if not exists main.criteria_evidence_history (
     run_id varchar, family_id varchar, person_id varchar, criterion varchar, rule varchar,
     extract varchar, source_row bigint, event_date date, detail varchar

@@ -328,6 +328,8 @@ def test_numbers_past_an_ids_digits_widen_it_instead_of_repeating_one():
     not a second F100000 (a region passes a million families)."""
     from pipelines.cohort import ensure_schema
     from pipelines.db import connect, run_steps
+    from pipelines.households import STEPS
+    from pipelines.link import ID_STEPS
 
     with connect(":memory:") as con:
         ensure_schema(con)
@@ -339,12 +341,18 @@ def test_numbers_past_an_ids_digits_widen_it_instead_of_repeating_one():
             create table work.std_person_keys as select * from (values
                 ('r1', 'upn', 'U1'), ('r2', 'upn', 'U2'), ('r3', 'upn', 'U3'))
                 as t(record_id, key_type, key_value);
-            create table work.std_person_records as select record_id, null as name_key,
-                    'X' as surname_std, 'Y' as forename_std, null::date as date_of_birth
+            create table work.std_person_records as select record_id, 'asb' as extract,
+                    1 as source_row, null::varchar as forename, null::varchar as surname,
+                    null::varchar as gender, null::varchar as address,
+                    null::varchar as postcode, null::varchar as uprn,
+                    null::date as record_date, null::varchar as name_key,
+                    'X' as surname_std, 'Y' as forename_std,
+                    null::date as date_of_birth
                 from work.link_clusters""")
-        run_steps(con, ["households/family_ids", "link/person_ids"],
-                  {"previous_run_id": None, "min_family_overlap": 0.5,
-                   "next_family_number": 999_999, "next_person_number": 9_999_999})
+        params = {"previous_run_id": None, "min_family_overlap": 0.5, "as_of": "2025-09-30",
+                  "next_family_number": 999_999, "next_person_number": 9_999_999}
+        run_steps(con, ID_STEPS, params)
+        run_steps(con, STEPS[STEPS.index("households/family_overlaps"):-2], params)
         families = sorted(f for (f,) in con.execute(
             "select family_id from work.family_ids").fetchall())
         persons = sorted(p for (p,) in con.execute(

@@ -1,14 +1,11 @@
 -- pbr_candidates: one row per (attached family, result) with its status:
---   already_claimed (the claims history has it: a result is claimed once),
+--   already_claimed (the claims history has it, under any id of the family: pbr_claimed),
 --   claimable (met now), not_yet (applies, not met: `missing` says what is short),
 --   not_applicable (the result cannot apply to this family).
 -- Windows: crime/ASB/education and progress to work over the last N months; continuous
 -- employment from attachment to the as-of date.
 with claimed as (
-    select family_id, result, min(claimed_date) as claimed_date,
-        min(source_row) as source_row
-    from stg_claims_history
-    group by family_id, result
+    select family_id, result, claimed_date, source_row from pbr_claimed
 ),
 
 cae as (

@@ -1,6 +1,7 @@
 -- cohort_members: one row per member of a qualifying family, with identity (names cased
--- as the team reads them: display_name), identifiers, and the evidence about that member,
--- a line per criterion met in the rule set's order (the per-member flags are added by the
+-- as the team reads them: display_name), identifiers, whether they are new to the family
+-- since the last run (members_new_to_family.sql), and the evidence about that member, a
+-- line per criterion met in the rule set's order (the per-member flags are added by the
 -- step from the rule set's criteria).
 with member_evidence as (
     select
@@ -24,11 +25,13 @@ final as (
         pe.nino,
         pe.police_ref,
         pe.asb_ref,
+        nf.person_id is not null as is_new_to_family,
         ev.evidence
     from family_members as m
     join cohort as c using (family_id)
     join persons as pe using (person_id)
     left join member_evidence as ev using (family_id, person_id)
+    left join members_new_to_family as nf using (family_id, person_id)
     order by m.family_id, m.role, pe.date_of_birth, m.person_id
 )
 

@@ -1,58 +1,37 @@
--- person_ids: one row per linked person (a cluster of records) with its person_id.
--- A person keeps the id of the previous run's person with whom they share most source
--- identifiers, or failing those their standardised name and date of birth (each old id
--- goes to one person only), so a mover, a newly linked record or a re-run keeps its id. Everyone else gets the next free number, in anchor order, so the
--- same inputs always give the same ids.
-with cluster_keys as (
-    select distinct c.cluster_id, k.key_type, k.key_value
-    from link_clusters as c
-    join std_person_keys as k using (record_id)
-    union
-    select distinct c.cluster_id, 'name_dob', r.name_key
-    from link_clusters as c
-    join std_person_records as r using (record_id)
-    where r.name_key is not null
-),
-
-anchors as (
+-- person_ids: one row per linked person (a cluster of records) with its person_id and how
+-- it came by it (event: carried, split or new; person_lineage.sql gives the reasons).
+-- A cluster keeps the id of the previous run's person it succeeds (person_successors.sql).
+-- Succeeding several (their records now link: a merge), it keeps the oldest id, the lowest
+-- number, among those whose records it holds, and the others are merged into it. Every
+-- other cluster gets the next free number, in anchor order, so the same inputs always give
+-- the same ids and no id ever passes to a second person; one holding records of a person
+-- whose id went to a larger part is split from that person (other_person_id).
+with predecessors as (
     select
-        c.cluster_id,
-        coalesce(
-            min(k.key_type || ':' || k.key_value),
-            min(concat_ws(':', 'name', r.surname_std, r.forename_std, r.date_of_birth,
-                r.record_id))
-        ) as anchor
-    from link_clusters as c
-    join std_person_records as r using (record_id)
-    left join std_person_keys as k using (record_id)
-    group by c.cluster_id
-),
-
-previous as (
-    select person_id, key_type, key_value
-    from main.person_keys_history
-    where run_id = $previous_run_id
-),
-
-candidates as (
-    select ck.cluster_id, p.person_id, count(*) as n_shared_keys
-    from cluster_keys as ck
-    join previous as p using (key_type, key_value)
-    group by ck.cluster_id, p.person_id
-),
-
-ranked as (
-    select
-        *,
-        row_number() over (partition by cluster_id order by n_shared_keys desc, person_id)
+        successor_cluster_id as cluster_id,
+        person_id,
+        row_number() over (partition by successor_cluster_id
+            order by n_shared_records > 0 desc, cast(substr(person_id, 2) as bigint))
             as rank_for_cluster,
-        row_number() over (partition by person_id order by n_shared_keys desc, cluster_id)
-            as rank_for_person
-    from candidates
+        count(*) over (partition by successor_cluster_id) as n_predecessors
+    from person_successors
+    where successor_cluster_id is not null
 ),
 
-inherited as (
-    select cluster_id, person_id from ranked where rank_for_cluster = 1 and rank_for_person = 1
+kept as (
+    select cluster_id, person_id, n_predecessors - 1 as n_merged
+    from predecessors
+    where rank_for_cluster = 1
+),
+
+split_from as (
+    -- the person most of whose records the cluster holds, among those it does not succeed
+    select o.cluster_id,
+        first(o.person_id order by o.n_shared_records desc, o.person_id) as person_id
+    from person_overlaps as o
+    anti join kept as k using (cluster_id)
+    where o.n_shared_records > 0
+    group by o.cluster_id
 ),
 
 fresh as (
@@ -60,15 +39,20 @@ fresh as (
         a.cluster_id,
         -- at least 7 digits, more once numbers pass them (lpad would cut them short)
         'P' || printf('%07d',
-            $next_person_number + row_number() over (order by a.anchor) - 1) as person_id
-    from anchors as a
-    anti join inherited as i using (cluster_id)
+            $next_person_number + row_number() over (order by a.anchor, a.cluster_id) - 1)
+            as person_id
+    from person_anchors as a
+    anti join kept as k using (cluster_id)
 ),
 
 final as (
-    select cluster_id, person_id from inherited
+    select cluster_id, person_id, 'carried' as event, null as other_person_id,
+        cast(n_merged as integer) as n_merged
+    from kept
     union all
-    select cluster_id, person_id from fresh
+    select f.cluster_id, f.person_id, if(s.person_id is null, 'new', 'split'), s.person_id, 0
+    from fresh as f
+    left join split_from as s using (cluster_id)
 )
 
 select * from final
