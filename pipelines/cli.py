@@ -33,6 +33,9 @@ def parser() -> argparse.ArgumentParser:
         cmd.add_argument("--out", required=True, help="folder for the outputs")
         cmd.add_argument("--db", help="DuckDB file (default: familyscreen.duckdb in --out)")
         cmd.add_argument("--criteria", help="rule set YAML (default: criteria/phase1.yaml)")
+        cmd.add_argument("--wait", type=float, default=120, metavar="MINUTES",
+                         help="wait this long for another run of the database to finish "
+                              "(default: %(default)g)")
     area = sub.add_parser("screen-region", help="screen every authority of a region on a "
                                                 "Prefect server's workers, one run each")
     area.add_argument("--region", required=True,
@@ -102,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         counts = getattr(flows, args.command)(
             extracts=args.extracts, as_of=args.as_of, out=args.out, db=args.db,
-            criteria_file=args.criteria)
+            criteria_file=args.criteria, wait_minutes=args.wait)
     except RunError as exc:
         print(f"familyscreen: {exc}", file=sys.stderr)
         return 2

@@ -1,13 +1,15 @@
 """A screening run's life: its id and settings, the ``runs`` row, and its outputs.
 
-``prepare`` checks the arguments and opens the run (status ``running``);
-``write_outputs`` writes every file into a private folder, publishes the database in
-one transaction and only then moves the files into ``--out``; ``mark_failed`` records
-the step and reason of a run that could not finish.
+``prepare`` checks the arguments and opens the run (status ``running``) in its own copy of
+the database (:mod:`pipelines.publish`); ``write_outputs`` writes every file into a private
+folder, records the run in its copy in one transaction and only then moves the files into
+``--out``; ``finish`` publishes the copy for analysts; ``mark_failed`` publishes the step
+and reason of a run that could not finish, and nothing else of it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import subprocess
 import uuid
@@ -17,7 +19,7 @@ from typing import Any
 
 import duckdb
 
-from pipelines import CRITERIA_DIR, ROOT, __version__, cohort, exports, quality, report
+from pipelines import CRITERIA_DIR, ROOT, __version__, cohort, exports, publish, quality, report
 from pipelines.criteria import RuleSet, load_rule_set
 from pipelines.db import RunError, connect
 
@@ -40,6 +42,16 @@ class Run:
     started_at: dt.datetime
     previous_run_id: str | None = None  # ids carry on from it (as at or before as_of)
     compare_run_id: str | None = None   # new/continuing against it (strictly before as_of)
+
+    @property
+    def working(self) -> Path:
+        """The run's own copy of ``db``, where its steps read and write."""
+        return publish.working(self.db)
+
+
+def database(out: Path, db: Path | None) -> Path:
+    """The run database: ``--db``, or ``familyscreen.duckdb`` in the output folder."""
+    return db or out / DB_NAME
 
 
 def code_version() -> str:
@@ -77,17 +89,19 @@ def previous_run(con: duckdb.DuckDBPyConnection, as_of: dt.date, same_day: bool 
 
 def prepare(extracts: Path, as_of: str, out: Path, db: Path | None, criteria: Path | None,
             command: str = "screen") -> tuple[Run, RuleSet]:
-    """Check the arguments, load the rule set and record the run as ``running``."""
+    """Check the arguments, load the rule set and record the run as ``running`` in a
+    working copy of the database. The caller holds the database's turn
+    (:func:`pipelines.publish.turn`)."""
     as_of_date = parse_as_of(as_of)
     if not extracts.is_dir():
         raise RunError(f"{extracts}: extracts folder not found")
     criteria = criteria or DEFAULT_CRITERIA
     rules = load_rule_set(criteria)
     out.mkdir(parents=True, exist_ok=True, mode=0o700)
-    db = db or out / DB_NAME
+    db = database(out, db)
     started = dt.datetime.now().replace(microsecond=0)
     run_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-    with connect(db) as con:
+    with connect(publish.begin(db)) as con:
         cohort.ensure_schema(con)
         previous = previous_run(con, as_of_date)
         compare = previous_run(con, as_of_date, same_day=False)
@@ -98,22 +112,24 @@ def prepare(extracts: Path, as_of: str, out: Path, db: Path | None, criteria: Pa
                     {"run_id": run_id, "command": command, "as_of": as_of_date, "name": rules.name,
                      "version": rules.version, "sha": rules.sha256, "started": started,
                      "code": code_version()})
-    db.chmod(0o600)  # personal data: readable by its owner only
+    publish.working(db).chmod(0o600)  # personal data: readable by its owner only
     run = Run(command, run_id, extracts, as_of_date, out, db, criteria, started, previous,
               compare)
     return run, rules
 
 
+def finish(run: Run) -> None:
+    """Publish the run: its working copy, every step done and closed, replaces the
+    database analysts read."""
+    publish.replace(run.working, run.db)
+
+
 def mark_failed(run: Run, step: str, error: BaseException) -> None:
-    """Record a run that stopped: the step and the first line of the reason."""
+    """Publish a run that stopped: the step and the first line of the reason."""
     reason = (str(error).splitlines() or [type(error).__name__])[0]
-    try:
-        with connect(run.db) as con:
-            con.execute("""update runs set status = 'failed', failed_step = $step,
-                    failure_reason = $reason, finished_at = now() where run_id = $run_id""",
-                        {"step": step, "reason": reason, "run_id": run.run_id})
-    except (duckdb.Error, RunError):
-        pass  # the database itself is the problem; the error already says so
+    # when the database itself is the problem, the error already says so
+    with contextlib.suppress(duckdb.Error, RunError, OSError):
+        publish.record_failure(run.db, run.run_id, step, reason)
 
 
 def input_summary(con: duckdb.DuckDBPyConnection) -> list[dict]:
@@ -184,8 +200,9 @@ def write_outputs(con: duckdb.DuckDBPyConnection, run: Run, rules: RuleSet) -> d
 
 
 def summary_markdown(run: Run) -> str:
-    """The run in counts only, for a Prefect artifact: inputs, rejects, results."""
-    with connect(run.db) as con:
+    """The run in counts only, for a Prefect artifact: inputs, rejects, results (read
+    from the published database, read-only like any analyst's connection)."""
+    with connect(run.db, read_only=True) as con:
         inputs = con.execute("""select extract, rows_read, rows_staged, rows_rejected,
             values_nulled from work.input_counts order by extract""").fetchall()
         status, cohort_size = con.execute(

@@ -34,7 +34,7 @@ Step = Callable[[Run, RuleSet], dict[str, int]]
 
 def load(run: Run, rules: RuleSet) -> dict[str, int]:
     """Extract files → ``raw_*``; what was read is kept in ``work.input_files``."""
-    with connect(run.db) as con:
+    with connect(run.working) as con:
         loaded = extract.load_all(con, run.extracts, EXTRACTS)
         frame = pd.DataFrame([{"extract": x.name, "path": x.path, "sha256": x.sha256,
                                "encoding": x.encoding} for x in loaded])
@@ -47,7 +47,7 @@ def load(run: Run, rules: RuleSet) -> dict[str, int]:
 
 def validate_and_stage(run: Run, rules: RuleSet) -> dict[str, int]:
     """``raw_*`` → pandera → ``stg_*`` + rejects; counts kept in ``work.input_counts``."""
-    with connect(run.db) as con:
+    with connect(run.working) as con:
         counts = validate.validate_all(con, EXTRACTS, pd.Timestamp(run.as_of))
         con.register("__counts", pd.DataFrame([vars(c) for c in counts]))
         con.execute(f"create or replace table {WORK}.input_counts as select * from __counts")
@@ -58,42 +58,42 @@ def validate_and_stage(run: Run, rules: RuleSet) -> dict[str, int]:
 
 
 def standardise_records(run: Run, rules: RuleSet) -> dict[str, int]:
-    with connect(run.db) as con:
+    with connect(run.working) as con:
         return standardise.standardise(con, rules, run.as_of.isoformat())
 
 
 def link_persons(run: Run, rules: RuleSet) -> dict[str, int]:
-    with connect(run.db) as con:
+    with connect(run.working) as con:
         return link.link(con, run.as_of.isoformat(), run.previous_run_id, rules.linkage)
 
 
 def form_households(run: Run, rules: RuleSet) -> dict[str, int]:
-    with connect(run.db) as con:
+    with connect(run.working) as con:
         return households.form_households(con, run.previous_run_id)
 
 
 def apply_criteria(run: Run, rules: RuleSet) -> dict[str, int]:
-    with connect(run.db) as con:
+    with connect(run.working) as con:
         return criteria.evaluate(con, rules, run.as_of)
 
 
 def build_cohort(run: Run, rules: RuleSet) -> dict[str, int]:
-    with connect(run.db) as con:
+    with connect(run.working) as con:
         return cohort.build_cohort(con, rules, run.compare_run_id)
 
 
 def write_outputs(run: Run, rules: RuleSet) -> dict[str, int]:
-    with connect(run.db) as con:
+    with connect(run.working) as con:
         return runs.write_outputs(con, run, rules)
 
 
 def evaluate_claims(run: Run, rules: RuleSet) -> dict[str, int]:
-    with connect(run.db) as con:
+    with connect(run.working) as con:
         return claims.evaluate(con, rules, run.as_of.isoformat())
 
 
 def write_claims(run: Run, rules: RuleSet) -> dict[str, int]:
-    with connect(run.db) as con:
+    with connect(run.working) as con:
         return claims.write_outputs(con, run, rules)
 
 
@@ -120,8 +120,8 @@ STEPS = {"screen": SCREEN, "claims": CLAIMS}
 
 def execute(run: Run, rules: RuleSet,
             wrap: Callable[[str, Step], Step] = lambda name, step: step) -> dict[str, int]:
-    """Run the command's steps in order; a failure is recorded against its step, then
-    re-raised."""
+    """Run the command's steps in order in the run's working copy, then publish it; a
+    failure is recorded against its step (``publish`` for the last), then re-raised."""
     name = "load"
     counts: dict[str, int] = {}
     sequence = STEPS[run.command]
@@ -132,6 +132,8 @@ def execute(run: Run, rules: RuleSet,
             counts = wrap(name, step)(run, rules)
             log.info("[%d/%d] %s done in %.1fs", number, len(sequence), name,
                      time.perf_counter() - started)
+        name = "publish"
+        runs.finish(run)
     except Exception as exc:
         runs.mark_failed(run, name, exc)
         raise
