@@ -5,12 +5,14 @@ finished run (succeeded or failed) and nothing of a run in progress.
 
 Why: DuckDB lets one process write a file or any number read it, never both, so an
 analyst's read-only connection left open stopped the schedule (issue 24). A run therefore
-never opens the published file for writing. It copies it to ``<db>.running`` and works
+never writes into the published file (it only writes in a log another program left, see
+:func:`settled`). It copies it to ``<db>.running`` and works
 there (the same tables, history and views); when the run has succeeded it renames its copy
 over the published file, which is atomic on one filesystem. A connection already open
 keeps reading the file it opened (on Linux the old inode lives until it is closed); a
-connection opened after sees the new run. A run that stops or is killed before the rename
-leaves the published file as it was; its working copy is removed by the next run.
+connection opened after sees the new run. A run that fails publishes its ``runs`` row
+alone, the same way; a run killed before its rename leaves the published file as it was.
+What either leaves beside it is removed by the next run.
 
 Runs against one database take turns through ``<db>.lock`` (``flock``: the kernel
 releases it when the process ends, however it ends), so a second run starts from the

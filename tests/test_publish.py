@@ -335,3 +335,13 @@ def test_runs_lists_finished_runs_and_names_the_one_in_progress(screened, capsys
     assert len(lines) == 3 and " succeeded " in lines[1]
     assert lines[2].startswith("in progress (listed when it ends): the claims run of process "
                                f"{os.getpid()} (started ")
+
+
+def test_the_concurrency_limit_is_one_per_database_however_its_path_is_written(tmp_path,
+                                                                               monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "out").mkdir()
+    name = flows.limit_name(Path("out/familyscreen.duckdb"))
+    assert name == flows.limit_name(tmp_path / "out" / ".." / "out" / "familyscreen.duckdb")
+    assert name != flows.limit_name(tmp_path / "other" / "familyscreen.duckdb")
+    assert name.startswith("familyscreen-db-") and "/" not in name
