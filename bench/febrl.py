@@ -343,7 +343,8 @@ def evaluate(name: str, layout: str = "record_refs", keep: Path | None = None) -
         work = keep or Path(temp)
         truth = recast(name, work / "extracts", layout)
         run, seconds = link(work / "extracts", work / "out")
-        with duckdb.connect(str(run.db), read_only=True) as con:
+        # a run stopped after linkage is never published: its tables are in its own copy
+        with duckdb.connect(str(run.working), read_only=True) as con:
             return measure(con, truth, name, seconds)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from pipelines import extract, run_warnings, validate
+from pipelines import extract, publish, run_warnings, validate
 from pipelines.criteria import load_rule_set
 from pipelines.db import RunError, connect
 from pipelines.runs import DEFAULT_CRITERIA
@@ -73,10 +73,10 @@ def connect_pseudonymised(db: Path) -> duckdb.DuckDBPyConnection:
 
 
 def list_runs(db: Path) -> str:
-    """One line per run, newest first."""
+    """One line per finished run, newest first; then the run in progress, if any."""
     if not db.exists():
         raise RunError(f"{db}: no such database")
-    with connect(db) as con:
+    with connect(db, read_only=True) as con:
         rows = con.execute("""
             select run_id, command, as_of_date, status, coalesce(failed_step, ''),
                 coalesce(failure_reason, ''), criteria_name || ' ' || criteria_version,
@@ -90,6 +90,9 @@ def list_runs(db: Path) -> str:
                      f"{r[7] if r[7] is not None else '':>7} "
                      f"{r[8] if r[8] is not None else '':>8} "
                      f"{r[9] if r[9] is not None else '':>6}  {failure}")
+    running = publish.in_progress(db)
+    if running:
+        lines.append(f"in progress (listed when it ends): {running}")
     return "\n".join(lines)
 
 

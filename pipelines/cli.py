@@ -54,6 +54,9 @@ def parser() -> argparse.ArgumentParser:
         if name == "screen":
             cmd.add_argument("--model", help="score with this stored linkage model (from "
                                              "'familyscreen model') instead of training one")
+        cmd.add_argument("--wait", type=float, default=120, metavar="MINUTES",
+                         help="wait this long for another run of the database to finish "
+                              "(default: %(default)g)")
     area = sub.add_parser("screen-region", help="screen every authority of a region on a "
                                                 "Prefect server's workers, one run each",
                           parents=[common])
@@ -199,7 +202,8 @@ def execute(args: argparse.Namespace) -> int:
     model = {"model_file": args.model} if args.command == "screen" and args.model else {}
     counts = getattr(flows, args.command)(
         extracts=args.extracts, as_of=args.as_of, out=args.out, db=args.db,
-        criteria_file=args.criteria, strict=args.strict, debug=args.debug, **model)
+        criteria_file=args.criteria, strict=args.strict, debug=args.debug,
+        wait_minutes=args.wait, **model)
     if args.command == "screen":
         print(f"familyscreen: {counts['cohort']} families in the cohort ({counts['new']} new),"
               f" {counts['rows_rejected']} rows rejected; outputs in {args.out}")

@@ -114,20 +114,25 @@ def quote_literal_value(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def connect(db_path: Path | str, debug: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(db_path: Path | str, debug: bool = False, read_only: bool = False
+            ) -> duckdb.DuckDBPyConnection:
     """Open the run database with the ``work`` schema first on the search path, the
     memory limit set and spilling to ``<database>.tmp`` beside it; with ``debug``, the
-    step runner keeps every intermediate step (:func:`materialise_ctes`)."""
+    step runner keeps every intermediate step (:func:`materialise_ctes`). Read-only, as
+    an analyst would open the published database: the schema and macros are already
+    there."""
     try:
-        con = duckdb.connect(str(db_path))
+        con = duckdb.connect(str(db_path), read_only=read_only)
     except duckdb.IOException as exc:
         first = str(exc).splitlines()[0]
         raise RunError(f"cannot open database {db_path}: {first}") from exc
     if str(db_path) != ":memory:":
         configure(con, Path(f"{db_path}.tmp"))
-    con.execute(f"create schema if not exists {WORK}")
+    if not read_only:
+        con.execute(f"create schema if not exists {WORK}")
     con.execute(f"set search_path = '{WORK},main'")
-    con.execute((SQL_DIR / "macros.sql").read_text())
+    if not read_only:
+        con.execute((SQL_DIR / "macros.sql").read_text())
     if debug:
         con.execute(f"create schema if not exists {DEBUG}")
         con.execute("set variable familyscreen_debug = true")

@@ -1,13 +1,15 @@
 """A screening run's life: its id and settings, the ``runs`` row, and its outputs.
 
-``prepare`` checks the arguments and opens the run (status ``running``);
-``write_outputs`` writes every file into a private folder, publishes the database in
-one transaction and only then moves the files into ``--out``; ``mark_failed`` records
-the step and reason of a run that could not finish.
+``prepare`` checks the arguments and opens the run (status ``running``) in its own copy of
+the database (:mod:`pipelines.publish`); ``write_outputs`` writes every file into a private
+folder, records the run in its copy in one transaction and only then moves the files into
+``--out``; ``finish`` publishes the copy for analysts; ``mark_failed`` publishes the step
+and reason of a run that could not finish, and nothing else of it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import subprocess
@@ -18,7 +20,7 @@ from typing import Any
 
 import duckdb
 
-from pipelines import CRITERIA_DIR, ROOT, __version__, cohort, exports, lineage, report
+from pipelines import CRITERIA_DIR, ROOT, __version__, cohort, exports, lineage, publish, report
 from pipelines.criteria import RuleSet, load_rule_set
 from pipelines.db import DEBUG, RunError, connect
 from pipelines.run_warnings import recorded as recorded_warnings
@@ -44,6 +46,16 @@ class Run:
     previous_run_id: str | None = None
     model: Path | None = None  # an earlier run's linkage model to score with (--model)
     debug: bool = False  # keep every step's intermediate tables (--debug)
+
+    @property
+    def working(self) -> Path:
+        """The run's own copy of ``db``, where its steps read and write."""
+        return publish.working(self.db)
+
+
+def database(out: Path, db: Path | None) -> Path:
+    """The run database: ``--db``, or ``familyscreen.duckdb`` in the output folder."""
+    return db or out / DB_NAME
 
 
 def code_version() -> str:
@@ -93,7 +105,9 @@ def load_model(path: Path) -> dict[str, Any]:
 def prepare(extracts: Path, as_of: str, out: Path, db: Path | None, criteria: Path | None,
             command: str = "screen", model: Path | None = None, debug: bool = False
             ) -> tuple[Run, RuleSet]:
-    """Check the arguments, load the rule set and record the run as ``running``."""
+    """Check the arguments, load the rule set and record the run as ``running`` in a
+    working copy of the database. The caller holds the database's turn
+    (:func:`pipelines.publish.turn`)."""
     as_of_date = parse_as_of(as_of)
     if not extracts.is_dir():
         raise RunError(f"{extracts}: extracts folder not found")
@@ -102,10 +116,10 @@ def prepare(extracts: Path, as_of: str, out: Path, db: Path | None, criteria: Pa
     criteria = criteria or DEFAULT_CRITERIA
     rules = load_rule_set(criteria)
     out.mkdir(parents=True, exist_ok=True, mode=0o700)
-    db = db or out / DB_NAME
+    db = database(out, db)
     started = dt.datetime.now().replace(microsecond=0)
     run_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-    with connect(db) as con:
+    with connect(publish.begin(db)) as con:
         cohort.ensure_schema(con)
         if debug:  # one run's intermediate tables at a time
             con.execute(f"drop schema if exists {DEBUG} cascade")
@@ -117,22 +131,24 @@ def prepare(extracts: Path, as_of: str, out: Path, db: Path | None, criteria: Pa
                     {"run_id": run_id, "command": command, "as_of": as_of_date, "name": rules.name,
                      "version": rules.version, "sha": rules.sha256, "started": started,
                      "code": code_version()})
-    db.chmod(0o600)  # personal data: readable by its owner only
+    publish.working(db).chmod(0o600)  # personal data: readable by its owner only
     run = Run(command, run_id, extracts, as_of_date, out, db, criteria, started, previous,
               model, debug)
     return run, rules
 
 
+def finish(run: Run) -> None:
+    """Publish the run: its working copy, every step done and closed, replaces the
+    database analysts read."""
+    publish.replace(run.working, run.db)
+
+
 def mark_failed(run: Run, step: str, error: BaseException) -> None:
-    """Record a run that stopped: the step and the first line of the reason."""
+    """Publish a run that stopped: the step and the first line of the reason."""
     reason = (str(error).splitlines() or [type(error).__name__])[0]
-    try:
-        with connect(run.db) as con:
-            con.execute("""update runs set status = 'failed', failed_step = $step,
-                    failure_reason = $reason, finished_at = now() where run_id = $run_id""",
-                        {"step": step, "reason": reason, "run_id": run.run_id})
-    except (duckdb.Error, RunError):
-        pass  # the database itself is the problem; the error already says so
+    # when the database itself is the problem, the error already says so
+    with contextlib.suppress(duckdb.Error, RunError, OSError):
+        publish.record_failure(run.db, run.run_id, step, reason)
 
 
 def input_summary(con: duckdb.DuckDBPyConnection) -> list[dict]:
@@ -201,8 +217,9 @@ def write_outputs(con: duckdb.DuckDBPyConnection, run: Run, rules: RuleSet) -> d
 
 
 def summary_markdown(run: Run) -> str:
-    """The run in counts only, for a Prefect artifact: inputs, rejects, results."""
-    with connect(run.db) as con:
+    """The run in counts only, for a Prefect artifact: inputs, rejects, results (read
+    from the published database, read-only like any analyst's connection)."""
+    with connect(run.db, read_only=True) as con:
         inputs = con.execute("""select extract, rows_read, rows_staged, rows_rejected,
             values_nulled from work.input_counts order by extract""").fetchall()
         status, cohort_size = con.execute(

@@ -35,7 +35,7 @@ Step = Callable[[Run, RuleSet], dict[str, int]]
 
 def load(run: Run, rules: RuleSet) -> dict[str, int]:
     """Extract files → ``raw_*``; what was read is kept in ``work.input_files``."""
-    with connect(run.db, run.debug) as con:
+    with connect(run.working, run.debug) as con:
         loaded = extract.load_all(con, run.extracts, EXTRACTS)
         frame = pd.DataFrame([{"extract": x.name, "path": x.path, "sha256": x.sha256,
                                "encoding": x.encoding} for x in loaded])
@@ -48,7 +48,7 @@ def load(run: Run, rules: RuleSet) -> dict[str, int]:
 
 def validate_and_stage(run: Run, rules: RuleSet) -> dict[str, int]:
     """``raw_*`` → pandera → ``stg_*`` + rejects; counts kept in ``work.input_counts``."""
-    with connect(run.db, run.debug) as con:
+    with connect(run.working, run.debug) as con:
         counts = validate.validate_all(con, EXTRACTS, pd.Timestamp(run.as_of))
         con.register("__counts", pd.DataFrame([vars(c) for c in counts]))
         con.execute(f"create or replace table {WORK}.input_counts as select * from __counts")
@@ -59,45 +59,45 @@ def validate_and_stage(run: Run, rules: RuleSet) -> dict[str, int]:
 
 
 def standardise_records(run: Run, rules: RuleSet) -> dict[str, int]:
-    with connect(run.db, run.debug) as con:
+    with connect(run.working, run.debug) as con:
         return standardise.standardise(con, rules, run.as_of.isoformat())
 
 
 def link_persons(run: Run, rules: RuleSet) -> dict[str, int]:
-    with connect(run.db, run.debug) as con:
+    with connect(run.working, run.debug) as con:
         return link.link(con, run.as_of.isoformat(), run.previous_run_id, rules.linkage,
                          runs.load_model(run.model) if run.model else None)
 
 
 def form_households(run: Run, rules: RuleSet) -> dict[str, int]:
-    with connect(run.db, run.debug) as con:
+    with connect(run.working, run.debug) as con:
         return households.form_households(con, run.previous_run_id)
 
 
 def apply_criteria(run: Run, rules: RuleSet) -> dict[str, int]:
-    with connect(run.db, run.debug) as con:
+    with connect(run.working, run.debug) as con:
         return criteria.evaluate(con, rules, run.as_of)
 
 
 def build_cohort(run: Run, rules: RuleSet) -> dict[str, int]:
-    with connect(run.db, run.debug) as con:
+    with connect(run.working, run.debug) as con:
         return cohort.build_cohort(con, rules, run.previous_run_id)
 
 
 def write_outputs(run: Run, rules: RuleSet) -> dict[str, int]:
-    with connect(run.db, run.debug) as con:
+    with connect(run.working, run.debug) as con:
         return runs.write_outputs(con, run, rules)
 
 
 def evaluate_claims(run: Run, rules: RuleSet) -> dict[str, int]:
-    with connect(run.db, run.debug) as con:
+    with connect(run.working, run.debug) as con:
         return claims.evaluate(con, rules, run.as_of.isoformat())
 
 
 def find_warnings(run: Run, rules: RuleSet) -> dict[str, int]:
     """Warnings on the inputs (and, for claims, on the attached families), kept in
     ``work.run_warnings``; their number by code."""
-    with connect(run.db) as con:
+    with connect(run.working) as con:
         inputs = runs.input_summary(con)
         found = run_warnings.input_warnings(
             inputs, run_warnings.top_reasons(con), rules.warnings.max_rejected_share,
@@ -113,7 +113,7 @@ def find_warnings(run: Run, rules: RuleSet) -> dict[str, int]:
 
 
 def write_claims(run: Run, rules: RuleSet) -> dict[str, int]:
-    with connect(run.db, run.debug) as con:
+    with connect(run.working, run.debug) as con:
         return claims.write_outputs(con, run, rules)
 
 
@@ -144,8 +144,9 @@ STEPS = {"screen": SCREEN, "claims": CLAIMS}
 def execute(run: Run, rules: RuleSet,
             wrap: Callable[[str, Step], Step] = lambda name, step: step,
             strict: bool = False) -> dict[str, int]:
-    """Run the command's steps in order; a failure is recorded against its step, then
-    re-raised. ``strict``: a warning fails the run at its step, before any output."""
+    """Run the command's steps in order in the run's working copy, then publish it; a
+    failure is recorded against its step (``publish`` for the last), then re-raised.
+    ``strict``: a warning fails the run at its step, before any output."""
     name = "load"
     counts: dict[str, int] = {}
     sequence = STEPS[run.command]
@@ -155,10 +156,12 @@ def execute(run: Run, rules: RuleSet,
             log.info("[%d/%d] %s …", number, len(sequence), name)
             counts = wrap(name, step)(run, rules)
             if strict and step is find_warnings and counts:
-                with connect(run.db) as con:
+                with connect(run.working) as con:
                     raise RunError(run_warnings.strict_failure(run_warnings.recorded(con)))
             log.info("[%d/%d] %s done in %.1fs", number, len(sequence), name,
                      time.perf_counter() - started)
+        name = "publish"
+        runs.finish(run)
     except Exception as exc:
         runs.mark_failed(run, name, exc)
         raise

@@ -73,6 +73,6 @@ def test_a_debug_run_keeps_its_intermediate_tables_and_a_later_one_replaces_them
             "select table_name from duckdb_tables() where schema_name = 'debug'").fetchall()}
     run, rules = runs.prepare(extracts, AS_OF.isoformat(), tmp_path / "out", None, None,
                               debug=True)
-    with duckdb.connect(str(run.db), read_only=True) as con:
+    with duckdb.connect(str(run.working), read_only=True) as con:
         assert con.execute("select count(*) from duckdb_tables() where schema_name = 'debug'"
                            ).fetchone() == (0,)

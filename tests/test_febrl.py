@@ -64,10 +64,10 @@ def test_febrl1_through_the_pipeline(tmp_path):
     assert q.recall <= q.blocking_recall  # no third records to link through in FEBRL1
     assert q.candidate_pairs_per_record < 5, q  # blocking that grew out of bounds
     truth = febrl.recast("febrl1", tmp_path / "again")
-    outcomes = febrl.outcomes(tmp_path / "out" / "familyscreen.duckdb", truth)
+    outcomes = febrl.outcomes(tmp_path / "out" / "familyscreen.duckdb.running", truth)
     assert sum(outcomes.values()) == q.true_pairs and outcomes["linked"] == q.true_positives
     assert outcomes["not compared"] == q.true_pairs - q.blocked_true_pairs
-    missed = febrl.missed_pairs(tmp_path / "out" / "familyscreen.duckdb", truth, n=5)
+    missed = febrl.missed_pairs(tmp_path / "out" / "familyscreen.duckdb.running", truth, n=5)
     assert len(missed) == 5 and all(m["outcome"] != "linked" for m in missed)
 
 

@@ -108,3 +108,48 @@ def test_a_region_screens_its_authorities_in_parallel_on_two_workers_and_names_a
         == {"hub-a", "hub-b"}
     (a_start, a_end), (b_start, b_end) = (started_ended(mine[n]) for n in ("halton", "wirral"))
     assert a_start < b_end and b_start < a_end, "the two screenings ran one after the other"
+
+
+@pytest.mark.engine
+def test_two_runs_of_one_database_on_the_workers_take_turns(prefect_server):
+    """Two screenings of one database triggered together on a worker that could run both
+    at once: the database's concurrency limit (one slot) runs them one after the other."""
+    import time
+
+    import duckdb
+
+    from pipelines import flows
+
+    env, data = prefect_server
+    days = ("2025-10-30", "2025-10-31")
+    for day in days:
+        serve.prefect(env, "deployment", "run", "screen/monthly-screening",
+                      "--param", f"as_of={day}")
+    worker = subprocess.Popen(
+        [serve.PREFECT, "worker", "start", "--pool", serve.POOL, "--limit", "2"],
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True)
+    try:
+        deadline = time.monotonic() + 600
+        while True:
+            states = [r["state_type"] for r in flow_runs(env)
+                      if r["parameters"].get("as_of") in days]
+            if len(states) == 2 and all(s in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
+                                        for s in states):
+                break
+            assert time.monotonic() < deadline, states
+            time.sleep(2)
+    finally:
+        serve.stop(worker)
+    assert states == ["COMPLETED", "COMPLETED"]
+    db = data / "out" / "familyscreen.duckdb"
+    limits = httpx.post(f"{env['PREFECT_API_URL']}/v2/concurrency_limits/filter", json={},
+                        timeout=30).json()
+    assert [(x["limit"], x["active_slots"]) for x in limits
+            if x["name"] == flows.limit_name(db)] == [(1, 0)]
+    with duckdb.connect(str(db), read_only=True) as con:
+        (first, second), = con.execute("""select
+            min(finished_at), max(started_at) from runs
+            where as_of_date in ('2025-10-30', '2025-10-31') and status = 'succeeded'
+            having count(*) = 2""").fetchall()
+    assert second >= first.replace(microsecond=0)
