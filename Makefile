@@ -41,7 +41,7 @@ demo: $(STAMP)
 	@echo "  database out/familyscreen.duckdb"
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadscope
 
 # A local Prefect server, work pool, deployments and worker (Ctrl-C stops them).
 serve: $(STAMP)

@@ -27,3 +27,13 @@ def extracts(tmp_path: Path) -> Extracts:
 @pytest.fixture
 def prefect_home() -> Path:
     return Path(_PREFECT_HOME)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules that run flows through the real Prefect engine (a server, workers, the
+    command as a subprocess) take a minute or more each and cannot be split between
+    pytest-xdist's workers (``--dist loadscope`` keeps a module's fixtures in one): they
+    go first, so the quick modules even the two workers out at the end."""
+    engine_modules = {item.module.__name__ for item in items
+                      if item.get_closest_marker("engine")}
+    items.sort(key=lambda item: item.module.__name__ not in engine_modules)

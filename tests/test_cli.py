@@ -21,6 +21,9 @@ from pipelines import sample, serve
 from tests.build import AS_OF
 from tests.test_prefect_server import free_port
 
+# each test runs the command, and through it the flow on a Prefect server
+pytestmark = pytest.mark.engine
+
 PREFECT_LINE = re.compile(r"\|\s*(DEBUG|INFO|WARNING|ERROR|CRITICAL)\s*\||temporary server")
 API: dict[str, str] = {}  # a Prefect server's address for the runs that need no temporary one
 
@@ -161,10 +164,17 @@ def test_a_header_only_extract_warns_and_under_strict_fails_leaving_outputs(extr
     assert manifest["warnings"] == [{"code": "no_rows", "file": "asb.csv", "message": warning}]
     assert manifest["counts"]["warnings"] == 1
 
-    before = {p.name: p.read_bytes() for p in clean.iterdir() if p.suffix != ".duckdb"}
+    before = outputs(clean)
     done = screen(folder, clean, "--strict")
     assert done.returncode == 2
     assert last_line(done) == (f"familyscreen: {warning}; --strict stops the run on a "
                                "warning, earlier outputs are as they were")
     assert_quiet(done)
-    assert {p.name: p.read_bytes() for p in clean.iterdir() if p.suffix != ".duckdb"} == before
+    assert outputs(clean) == before
+
+
+def outputs(folder):
+    """The output files of ``folder`` by name, the database and the files kept beside it
+    (its lock, a run's working copy) left out."""
+    return {p.name: p.read_bytes() for p in folder.iterdir()
+            if not p.name.startswith("familyscreen.duckdb")}

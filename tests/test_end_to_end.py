@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv as csvlib
 import datetime as dt
+import io
 import json
 import re
 import sqlite3
@@ -65,9 +67,14 @@ def test_same_inputs_give_byte_identical_csvs(noisy_borough, tmp_path):
         assert (tmp_path / "a" / csv).read_bytes() == (tmp_path / "b" / csv).read_bytes()
 
 
+def _members(raw: bytes) -> list[dict[str, str]]:
+    return list(csvlib.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+
+
 def test_rerun_in_the_same_database_finds_no_family_new(clean_borough, tmp_path):
     """"New" is not in the previous run: a second run of the same inputs keeps every
-    file but the status, now continuing, and its report counts none new."""
+    file but the status, now continuing, and is_new_to_family, now false; its report
+    counts none new."""
     out = tmp_path / "out"
     first, _ = screen(clean_borough, out)
     before = {c: (out / c).read_bytes() for c in ("cohort_families.csv", "cohort_members.csv",
@@ -78,8 +85,12 @@ def test_rerun_in_the_same_database_finds_no_family_new(clean_borough, tmp_path)
     after = {c: (out / c).read_bytes() for c in before}
     assert after["cohort_families.csv"] == \
         before["cohort_families.csv"].replace(b",new,", b",continuing,")
-    assert {c: after[c] for c in ("cohort_members.csv", "rejects.csv")} == \
-        {c: before[c] for c in ("cohort_members.csv", "rejects.csv")}
+    assert after["rejects.csv"] == before["rejects.csv"]
+    first_members, members = (_members(b) for b in (before["cohort_members.csv"],
+                                                    after["cohort_members.csv"]))
+    assert {m.pop("is_new_to_family") for m in first_members} == {"true"}
+    assert {m.pop("is_new_to_family") for m in members} == {"false"}
+    assert members == first_members
     html = (out / "report.html").read_text()
     assert ">0</b>new: not in the previous run" in html
     assert f">{counts['cohort']}</b>continuing" in html

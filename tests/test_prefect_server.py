@@ -73,7 +73,7 @@ def test_a_region_screens_its_authorities_in_parallel_on_two_workers_and_names_a
         prefect_server, tmp_path):
     """One run per authority, as the region's subflows, at the region's as-of date, shared
     by two workers of one work pool (as two machines of a regional hub would be, one run
-    each): both take runs and two authorities are screened at once. An authority whose
+    each): both take runs and two authorities' runs are under way at once. An authority whose
     extracts are missing fails alone, and the region names it."""
     env, _ = prefect_server
     region = tmp_path / "region"
@@ -106,8 +106,11 @@ def test_a_region_screens_its_authorities_in_parallel_on_two_workers_and_names_a
     assert all(run["parent_task_run_id"] for run in mine.values())
     assert {run["labels"]["prefect.worker.name"] for run in mine.values()} \
         == {"hub-a", "hub-b"}
-    (a_start, a_end), (b_start, b_end) = (started_ended(mine[n]) for n in ("halton", "wirral"))
-    assert a_start < b_end and b_start < a_end, "the two screenings ran one after the other"
+    # Which two overlap depends on which worker takes the quickly failing run first.
+    spans = [started_ended(run) for run in mine.values()]
+    assert any(a_start < b_end and b_start < a_end
+               for i, (a_start, a_end) in enumerate(spans)
+               for b_start, b_end in spans[i + 1:]), "the authorities ran one after another"
 
 
 @pytest.mark.engine

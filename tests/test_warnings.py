@@ -115,7 +115,7 @@ def test_a_run_above_the_share_warns_in_its_manifest_and_fails_under_strict(gene
                                                                            tmp_path):
     out = tmp_path / "out"
     run, counts = screen(generated, out)
-    before = {p.name: p.read_bytes() for p in out.iterdir() if p.suffix != ".duckdb"}
+    before = outputs(out)
     assert json.loads((out / "run_manifest.json").read_text())["warnings"] == []
     assert counts["warnings"] == 0
 
@@ -123,7 +123,7 @@ def test_a_run_above_the_share_warns_in_its_manifest_and_fails_under_strict(gene
     run, rules = runs.prepare(folder, AS_OF.isoformat(), out, None, None)
     with pytest.raises(RunError, match=r"^benefits\.csv: 1 of 19 rows rejected"):
         steps.execute(run, rules, strict=True)
-    assert {p.name: p.read_bytes() for p in out.iterdir() if p.suffix != ".duckdb"} == before
+    assert outputs(out) == before
 
     _run, counts = screen(folder, out)
     manifest = json.loads((out / "run_manifest.json").read_text())
@@ -165,3 +165,10 @@ def test_a_claims_run_with_no_attached_family_warns(generated, tmp_path, attachm
         header = next(csv.reader(f))  # rejects.csv's layout: a column per raw field
         assert header[:4] == ["extract", "row", "column", "problem"]
         assert "raw_values" not in header
+
+
+def outputs(folder):
+    """The output files of ``folder`` by name, the database and the files kept beside it
+    (its lock, a run's working copy) left out."""
+    return {p.name: p.read_bytes() for p in folder.iterdir()
+            if not p.name.startswith("familyscreen.duckdb")}
