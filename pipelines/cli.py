@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pipelines import analyst, region, run_warnings
-from pipelines.db import RunError
+from pipelines.db import MEMORY_LIMIT, RunError, checked_size
 from pipelines.runs import DB_NAME, load_model, parse_as_of
 
 
@@ -54,6 +54,10 @@ def parser() -> argparse.ArgumentParser:
         if name == "screen":
             cmd.add_argument("--model", help="score with this stored linkage model (from "
                                              "'familyscreen model') instead of training one")
+        cmd.add_argument("--memory-limit", metavar="SIZE",
+                         help="most memory DuckDB holds before it spills to disk, such as "
+                              "8GB (default: FAMILYSCREEN_MEMORY_LIMIT, or 40%% of the "
+                              "machine)")
         cmd.add_argument("--wait", type=float, default=120, metavar="MINUTES",
                          help="wait this long for another run of the database to finish "
                               "(default: %(default)g)")
@@ -181,6 +185,8 @@ def execute(args: argparse.Namespace) -> int:
                        "holds the extract files")
     if getattr(args, "model", None):
         load_model(Path(args.model))
+    if getattr(args, "memory_limit", None):
+        os.environ[MEMORY_LIMIT] = checked_size(args.memory_limit, "--memory-limit")
     if args.command == "validate":
         summary, found = analyst.check_extracts(
             Path(args.extracts), as_of, Path(args.criteria) if args.criteria else None)

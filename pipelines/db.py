@@ -53,19 +53,32 @@ def quote_literal(name: str) -> str:
     return f"'{name}'"
 
 
+MEMORY_LIMIT = "FAMILYSCREEN_MEMORY_LIMIT"
+
+
+def checked_size(value: str, where: str) -> str:
+    """``value`` when it is a size as DuckDB writes one (``8GB``, ``6GiB``, ``512MB``);
+    otherwise a one-line error naming ``where`` it was given."""
+    if not _SIZE.match(value.strip()):
+        raise RunError(f"{where}: {value!r} is not a memory size; give one such as 8GB, "
+                       "6GiB or 512MB")
+    return value.strip()
+
+
 def memory_limit() -> str:
     """The memory limit of every DuckDB connection of a run.
 
-    ``FAMILYSCREEN_MEMORY_LIMIT`` (a DuckDB size such as ``8GB``) wins; otherwise 40% of
-    this machine's memory, leaving room for Python (a batch of validation, the linkage
-    model's tables in Arrow) and the operating system: a run's peak stays near half the
-    machine. Work beyond the limit spills to the temporary directory instead of failing.
+    ``FAMILYSCREEN_MEMORY_LIMIT`` (a DuckDB size such as ``8GB``; the command's
+    ``--memory-limit`` sets it for its run) wins; otherwise 40% of this machine's memory,
+    leaving room for Python (a batch of validation, the linkage model's tables in Arrow)
+    and the operating system: a run's peak stays near half the machine. Work beyond the
+    limit spills to the temporary directory instead of failing. A value that is not a
+    size stops the run (a limit silently ignored is the one that decides a run).
     """
-    limit = os.environ.get("FAMILYSCREEN_MEMORY_LIMIT", "")
-    if not _SIZE.match(limit):
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        limit = f"{max(1, int(total * 0.4 / 2**30))}GiB"
-    return limit
+    if limit := os.environ.get(MEMORY_LIMIT, "").strip():
+        return checked_size(limit, MEMORY_LIMIT)
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return f"{max(1, int(total * 0.4 / 2**30))}GiB"
 
 
 def configure(con: duckdb.DuckDBPyConnection, temp_directory: Path) -> None:

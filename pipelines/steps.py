@@ -7,6 +7,7 @@ The Prefect flow wraps each as a task; tests call them directly.
 from __future__ import annotations
 
 import logging
+import resource
 import time
 from collections.abc import Callable
 
@@ -141,6 +142,13 @@ CLAIMS: list[tuple[str, Step]] = [
 STEPS = {"screen": SCREEN, "claims": CLAIMS}
 
 
+def peak_memory_gib() -> float:
+    """This process's peak resident memory so far, in GiB (DuckDB's and Python's: the
+    linkage model's DuckDB works in this process too). A step whose line shows a rise
+    reached that peak itself; the peak a run needs is the last line's."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
 def execute(run: Run, rules: RuleSet,
             wrap: Callable[[str, Step], Step] = lambda name, step: step,
             strict: bool = False) -> dict[str, int]:
@@ -158,8 +166,8 @@ def execute(run: Run, rules: RuleSet,
             if strict and step is find_warnings and counts:
                 with connect(run.working) as con:
                     raise RunError(run_warnings.strict_failure(run_warnings.recorded(con)))
-            log.info("[%d/%d] %s done in %.1fs", number, len(sequence), name,
-                     time.perf_counter() - started)
+            log.info("[%d/%d] %s done in %.1fs, memory peak so far %.1f GiB", number,
+                     len(sequence), name, time.perf_counter() - started, peak_memory_gib())
         name = "publish"
         runs.finish(run)
     except Exception as exc:
