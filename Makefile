@@ -54,9 +54,9 @@ lint: $(STAMP)
 # claims period attaches families of a screening of the sample, so it is screened first.
 sample: $(STAMP)
 	rm -rf data/sample data/sample_claims .sample-screen
-	$(BIN)/python -m pipelines.sample --out data/sample --households 400 --seed 7
+	$(BIN)/python -m synthetic.borough --out data/sample --households 400 --seed 7
 	$(RUN) screen --extracts data/sample --as-of $(AS_OF) --out .sample-screen
-	$(BIN)/python -m pipelines.sample_claims --extracts data/sample \
+	$(BIN)/python -m synthetic.claims --extracts data/sample \
 	  --db .sample-screen/familyscreen.duckdb --out data/sample_claims --as-of $(CLAIMS_AS_OF)
 	rm -rf .sample-screen
 

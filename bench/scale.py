@@ -28,9 +28,10 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines import __version__, quality, sample
+from pipelines import __version__
 from pipelines.db import configure, connect, memory_limit, quote_ident
 from pipelines.extract import sniff
+from synthetic import borough, quality
 
 AS_OF = dt.date(2025, 9, 30)
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,7 +43,7 @@ def generate(size: int, work: Path, seed: int) -> tuple[Path, float]:
     done = folder / ".complete"
     started = time.perf_counter()
     if not done.exists():
-        sample.generate(folder, households=size, seed=seed, as_of=AS_OF,
+        borough.generate(folder, households=size, seed=seed, as_of=AS_OF,
                         workers=os.cpu_count() or 1)
         done.write_text(f"{time.perf_counter() - started:.1f}\n")
     return folder, float(done.read_text())

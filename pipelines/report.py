@@ -7,7 +7,7 @@ households screened, the hotspot map's cells, the criteria funnel, the changes s
 previous run) and keeps them, as JSON, in ``main.report_history``; a claims run renders
 the latest screening run's report again with its own claims, so the report left after
 ``screen`` then ``claims`` reflects both. Nothing scored against a generator's truth is
-in it (that is :mod:`pipelines.quality`, for the tests and the benchmark).
+in it (that is :mod:`synthetic.quality`, for the tests and the benchmark).
 """
 
 from __future__ import annotations

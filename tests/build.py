@@ -9,8 +9,9 @@ from typing import Any
 
 from stdnum.gb import upn as stdnum_upn
 
-from pipelines import runs, sample, steps
+from pipelines import runs, steps
 from schemas import EXTRACTS
+from synthetic import borough
 
 AS_OF = dt.date(2025, 9, 30)
 
@@ -110,5 +111,5 @@ def case_row(n: int, extract: str, who: str, row: dict[str, Any]) -> dict[str, A
 def generated(factory: Any, name: str, households: int, seed: int, noise: float) -> Path:
     """A generated borough's extracts (and ``truth/``) in a new temporary folder."""
     folder = factory.mktemp(name) / "extracts"
-    sample.generate(folder, households=households, seed=seed, as_of=AS_OF, noise=noise)
+    borough.generate(folder, households=households, seed=seed, as_of=AS_OF, noise=noise)
     return folder

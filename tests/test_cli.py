@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import sample, serve
+from pipelines import serve
+from synthetic import borough
 from tests.build import AS_OF
 from tests.test_prefect_server import free_port
 
@@ -70,7 +71,7 @@ def assert_quiet(done: subprocess.CompletedProcess) -> None:
 @pytest.fixture(scope="module")
 def extracts(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("cli") / "extracts"
-    sample.generate(folder, households=40, seed=3, as_of=AS_OF, noise=0)
+    borough.generate(folder, households=40, seed=3, as_of=AS_OF, noise=0)
     return folder
 
 

@@ -8,8 +8,9 @@ import json
 import duckdb
 import pytest
 
-from pipelines import SQL_DIR, db, runs, sample, steps
+from pipelines import SQL_DIR, db, runs, steps
 from pipelines.db import connect, materialise
+from synthetic import borough
 from tests.build import AS_OF
 
 NOT_STEPS = {"macros.sql", "schema.sql", "pseudo_views.sql", "named_views.sql"}
@@ -54,7 +55,7 @@ def test_every_step_can_be_kept_step_by_step(path):
 
 def test_a_debug_run_keeps_its_intermediate_tables_and_a_later_one_replaces_them(tmp_path):
     extracts = tmp_path / "extracts"
-    sample.generate(extracts, households=60, seed=3)
+    borough.generate(extracts, households=60, seed=3)
     run, rules = runs.prepare(extracts, AS_OF.isoformat(), tmp_path / "out", None, None,
                               debug=True)
     steps.execute(run, rules)

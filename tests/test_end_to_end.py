@@ -13,8 +13,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines import cli, cohort, flows, quality, runs, sample, steps
+from pipelines import cli, cohort, flows, runs, steps
 from pipelines.db import connect
+from synthetic import borough, quality
 from tests.build import AS_OF, generated, screen
 
 
@@ -192,13 +193,13 @@ def test_cli_through_the_prefect_engine_leaves_no_personal_data_in_prefect(
 def test_claims_against_the_generated_outcome_period(clean_borough, tmp_path):
     """Screen, attach, generate the outcome period, evaluate: every (family, result) status
     as the generator decided it, and an evidence page for each claimable family."""
-    from pipelines import sample_claims
+    from synthetic import claims
     from tests.build import runs, steps
 
     db = tmp_path / "familyscreen.duckdb"
     screen(clean_borough, tmp_path / "screen", db=db)
     period = tmp_path / "period"
-    sample_claims.generate_claims(clean_borough, db, period, dt.date(2026, 7, 31), seed=3)
+    claims.generate_claims(clean_borough, db, period, dt.date(2026, 7, 31), seed=3)
     run, rules = runs.prepare(period, "2026-07-31", tmp_path / "claims", db, None, "claims")
     counts = steps.execute(run, rules)
     con = duckdb.connect(str(db), read_only=True)
@@ -234,8 +235,8 @@ def test_generated_identifiers_never_collide_at_any_size():
     generated truth never makes two people one through a shared NINO or reference."""
     serials = [*range(0, 50_000), *range(10**6 - 1_000, 10**6 + 1_000),
                *range(999_000_000 - 100_000, 999_000_000)]
-    people = [sample.Person(f"T{n:09d}", "H", "A", "B", AS_OF, "F") for n in serials]
-    gen = sample.Generator(1, seed=1, as_of=AS_OF, noise=1)
+    people = [borough.Person(f"T{n:09d}", "H", "A", "B", AS_OF, "F") for n in serials]
+    gen = borough.Generator(1, seed=1, as_of=AS_OF, noise=1)
     for make in (gen.upn, gen.nino, gen.asb_ref, lambda p: gen.police_ref(p, "A")):
         values = [make(p) for p in people]
         assert len(set(values)) == len(values)
@@ -249,8 +250,8 @@ def test_a_generated_street_is_one_street_within_its_town():
     street names recur in other towns, as Church Road does."""
     places: dict[tuple, set[str]] = {}
     for chunk in (0, 3, 26, 27, 40, 79):
-        gen = sample.Generator(sample.CHUNK, seed=1, as_of=AS_OF, noise=1,
-                               first=chunk * sample.CHUNK)
+        gen = borough.Generator(borough.CHUNK, seed=1, as_of=AS_OF, noise=1,
+                               first=chunk * borough.CHUNK)
         gen.build_properties()
         for prop in gen.properties:
             places.setdefault((prop.number, prop.flat, prop.street, prop.town),
@@ -272,7 +273,7 @@ def test_generated_parquet_holds_the_same_text_as_the_csv(tmp_path, noise):
 
     from pipelines import extract
 
-    sample.generate(tmp_path, households=200, seed=2, noise=noise, parquet=True)
+    borough.generate(tmp_path, households=200, seed=2, noise=noise, parquet=True)
     indicators = pq.read_table(tmp_path / "parquet" / "local_indicators.parquet")
     assert any(not name.isascii() for name in indicators["forename"].to_pylist() if name)
     for path in tmp_path.glob("*.csv"):

@@ -9,8 +9,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines import CRITERIA_DIR, interface, sample
+from pipelines import CRITERIA_DIR, interface
 from pipelines.criteria import load_rule_set
+from synthetic import borough
 from tests.build import AS_OF, screen
 
 CRITERIA = list(load_rule_set(CRITERIA_DIR / "phase1.yaml").criteria)
@@ -19,7 +20,7 @@ CRITERIA = list(load_rule_set(CRITERIA_DIR / "phase1.yaml").criteria)
 @pytest.fixture(scope="module")
 def db(tmp_path_factory) -> duckdb.DuckDBPyConnection:
     folder = tmp_path_factory.mktemp("interface")
-    sample.generate(folder / "extracts", households=60, seed=3, as_of=AS_OF, noise=1)
+    borough.generate(folder / "extracts", households=60, seed=3, as_of=AS_OF, noise=1)
     run, _ = screen(folder / "extracts", folder / "out")
     con = duckdb.connect(str(run.db), read_only=True)
     yield con

@@ -7,21 +7,22 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines import analyst, cli, sample
+from pipelines import analyst, cli
 from pipelines.db import RunError
+from synthetic import borough
 from tests.build import AS_OF, screen
 
 
 @pytest.fixture(scope="module")
 def screened(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("ops")
-    sample.generate(folder / "extracts", households=120, seed=21, as_of=AS_OF, noise=1)
+    borough.generate(folder / "extracts", households=120, seed=21, as_of=AS_OF, noise=1)
     run, _ = screen(folder / "extracts", folder / "out")
     return run.db
 
 
 def test_validate_prints_counts_and_reasons_and_writes_nothing(tmp_path, capsys):
-    sample.generate(tmp_path / "x", households=60, seed=2, as_of=AS_OF, noise=1)
+    borough.generate(tmp_path / "x", households=60, seed=2, as_of=AS_OF, noise=1)
     before = sorted(p.name for p in (tmp_path / "x").iterdir())
     assert cli.main(["validate", "--extracts", str(tmp_path / "x"), "--as-of", "2025-09-30"]) \
         == 0

@@ -17,8 +17,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines import ROOT, cli, flows, publish, sample, sample_claims
+from pipelines import ROOT, cli, flows, publish
 from pipelines.db import RunError
+from synthetic import claims
+from synthetic.borough import generate as generate_borough
 from tests.build import AS_OF
 
 CLAIMS_AS_OF = dt.date(2026, 7, 31)
@@ -103,7 +105,7 @@ def runs_of(db: Path) -> list[tuple]:
 @pytest.fixture(scope="module")
 def borough(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("borough")
-    sample.generate(folder / "extracts", households=40, seed=24, as_of=AS_OF, noise=1)
+    generate_borough(folder / "extracts", households=40, seed=24, as_of=AS_OF, noise=1)
     return folder / "extracts"
 
 
@@ -233,7 +235,7 @@ def test_screening_and_claims_started_together_run_one_after_the_other(borough, 
     """Both succeed; the second waits for the first and gives the outputs it gives when
     run after it by hand."""
     claims_extracts = tmp_path / "claims"
-    sample_claims.generate_claims(borough, screened, claims_extracts, CLAIMS_AS_OF, seed=3)
+    claims.generate_claims(borough, screened, claims_extracts, CLAIMS_AS_OF, seed=3)
     october = AS_OF + dt.timedelta(days=31)
     together, alone = tmp_path / "together", tmp_path / "alone"
     for out in (together, alone):

@@ -1,4 +1,4 @@
-"""Quality against truth (``pipelines.quality``): which truth household a family is."""
+"""Quality against truth (``synthetic.quality``): which truth household a family is."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from pipelines import quality
+from synthetic import quality
 
 
 def write(path: Path, rows: list[dict]) -> None:

@@ -19,8 +19,9 @@ import pyarrow as pa
 import pytest
 from PIL import Image
 
-from pipelines import ROOT, charts, cohort, report, runs, sample, steps
+from pipelines import ROOT, charts, cohort, report, runs, steps
 from pipelines.db import connect, run_steps
+from synthetic import borough
 
 SAMPLE = ROOT / "data" / "sample"
 SAMPLE_CLAIMS = ROOT / "data" / "sample_claims"
@@ -270,7 +271,7 @@ def test_the_report_screenshot_is_not_blank(demo, tmp_path):
 def test_the_generator_writes_the_sample_as_committed(tmp_path):
     """The sample's coordinates come from the generator, and adding them changed no other
     file of the sample (the cohort files follow from the same extracts)."""
-    sample.generate(tmp_path / "s", households=400, seed=7,
+    borough.generate(tmp_path / "s", households=400, seed=7,
                     as_of=dt.date(2025, 9, 30), noise=1.0)
     files = sorted(p.relative_to(SAMPLE) for p in SAMPLE.rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(tmp_path / "s")
@@ -282,7 +283,7 @@ def test_the_generator_writes_the_sample_as_committed(tmp_path):
 def test_generated_grid_points_are_one_to_a_building_and_on_the_national_grid():
     """Every building of a 2,000,000-household borough (about 43,000 streets of 60) has
     its own point, within the grid's 700 km by 1,300 km."""
-    points = {sample.grid_point(street, number)
+    points = {borough.grid_point(street, number)
               for street in range(0, 43_000, 7) for number in range(1, 61)}
     assert len(points) == len(range(0, 43_000, 7)) * 60
     assert all(0 <= e <= 700_000 and 0 <= n <= 1_300_000 for e, n in points)

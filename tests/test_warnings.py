@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipelines import cli, run_warnings, runs, sample, steps
+from pipelines import cli, run_warnings, runs, steps
 from pipelines.criteria import load_rule_set
 from pipelines.db import RunError
+from synthetic import borough
 from tests.build import AS_OF, screen
 
 
@@ -71,7 +72,7 @@ def test_the_share_is_set_in_the_rule_set(tmp_path):
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("warn") / "extracts"
-    sample.generate(folder, households=40, seed=3, as_of=AS_OF, noise=0)
+    borough.generate(folder, households=40, seed=3, as_of=AS_OF, noise=0)
     return folder
 
 

@@ -34,7 +34,7 @@ CLAIMS_AS_OF = D(2026, 7, 31)
 
 def family_households(db: Path, truth: Path) -> dict[str, str]:
     """family_id → generated household, by most of the family's linked records, a tie to
-    the smallest household id (as ``pipelines.quality``: ``mode()`` breaks ties in thread
+    the smallest household id (as ``synthetic.quality``: ``mode()`` breaks ties in thread
     order, and the claims period would differ from one generation to the next)."""
     con = duckdb.connect(str(db), read_only=True)
     rows = con.execute("""
