@@ -12,7 +12,6 @@ import os
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 
 from pipelines import extract, publish, run_warnings, validate
 from pipelines.criteria import load_rule_set
@@ -29,7 +28,7 @@ def check_extracts(folder: Path, as_of: dt.date, criteria: Path | None = None
     rules = load_rule_set(criteria or DEFAULT_CRITERIA)
     with connect(":memory:") as con:
         loaded = extract.load_all(con, folder, EXTRACTS)
-        counts = validate.validate_all(con, EXTRACTS, pd.Timestamp(as_of))
+        counts = validate.validate_all(con, EXTRACTS, as_of)
         top = run_warnings.top_reasons(con)
         reasons = con.execute("""
             select extract, "column", problem, count(*) from work.rejects

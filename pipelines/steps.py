@@ -50,7 +50,7 @@ def load(run: Run, rules: RuleSet) -> dict[str, int]:
 def validate_and_stage(run: Run, rules: RuleSet) -> dict[str, int]:
     """``raw_*`` → pandera → ``stg_*`` + rejects; counts kept in ``work.input_counts``."""
     with connect(run.working, run.debug) as con:
-        counts = validate.validate_all(con, EXTRACTS, pd.Timestamp(run.as_of))
+        counts = validate.validate_all(con, EXTRACTS, run.as_of)
         con.register("__counts", pd.DataFrame([vars(c) for c in counts]))
         con.execute(f"create or replace table {WORK}.input_counts as select * from __counts")
     for c in counts:

@@ -4,17 +4,18 @@ Every column is declared with a *policy*: ``reject`` for the fields a row cannot
 used without (the source's own key and the codes, dates and counts the rules read),
 ``null`` for the rest (person columns and other optional detail), whose bad values
 are nulled and counted while the row is kept. Models validate the raw text (trimmed,
-blanks as null, codes lower-cased); :mod:`pipelines.validate` types the values after.
+blanks as null, codes lower-cased) with pandera's Polars backend, which names each
+failing row; :mod:`pipelines.validate` types the values after.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
-import pandas as pd
-import pandera.pandas as pa
+import pandera.polars as pa
+import polars as pl
 
 from schemas import checks as ck
 from schemas import codes
@@ -37,12 +38,14 @@ class ColumnSpec:
 
 @dataclass(frozen=True)
 class RowCheck:
-    """A rule across columns; a failing row gets ``problem`` against ``column``."""
+    """A rule across columns; a failing row gets ``problem`` against ``column``. ``test``
+    is true where the row is valid; where it cannot tell (a value missing or unreadable,
+    which other checks catch) the row passes."""
 
     name: str
     column: str
     problem: str
-    test: Callable[[pd.DataFrame], pd.Series]
+    test: pl.Expr
 
 
 @dataclass(frozen=True)
@@ -60,11 +63,7 @@ class ExtractSpec:
     def required_columns(self) -> list[str]:
         return [c for c, s in self.columns.items() if s.required]
 
-    @property
-    def code_columns(self) -> list[str]:
-        return [c for c, s in self.columns.items() if s.kind == "code"]
-
-    def schema(self, as_of: pd.Timestamp) -> pa.DataFrameSchema:
+    def schema(self, as_of: dt.date) -> pa.DataFrameSchema:
         """The pandera model for this extract at one as-of date."""
         columns = {}
         for name, spec in self.columns.items():
@@ -81,27 +80,24 @@ class ExtractSpec:
                 metadata={"policy": spec.policy},
             )
         row_checks = [
-            pa.Check(lambda df, rc=rc: _fill_true(rc.test(df)), name=rc.name, error=rc.problem)
+            pa.Check(lambda data, rc=rc: data.lazyframe.select(rc.test.fill_null(True)),
+                     name=rc.name, error=rc.problem)
             for rc in self.row_checks
         ]
         return pa.DataFrameSchema(columns, checks=row_checks, strict=False, name=self.name)
 
 
-def _fill_true(result: pd.Series) -> pd.Series:
-    return result.fillna(True).astype(bool)
+def _not_after(early: pl.Expr, late: pl.Expr) -> pl.Expr:
+    """``early <= late``; null (passing) where either is missing."""
+    return early <= late
 
 
-def _not_after(early: pd.Series, late: pd.Series) -> pd.Series:
-    """``early <= late``, true where either is missing (other checks catch that)."""
-    return (early <= late) | early.isna() | late.isna()
+def _num(column: str) -> pl.Expr:
+    return pl.col(column).cast(pl.Float64, strict=False)
 
 
-def _num(df: pd.DataFrame, column: str) -> pd.Series:
-    return pd.to_numeric(df[column], errors="coerce")
-
-
-def _dates(df: pd.DataFrame, column: str) -> pd.Series:
-    return ck.parse_dates(df[column])
+def _dates(column: str) -> pl.Expr:
+    return pl.col(ck.parsed(column))
 
 
 def key(*checks: pa.Check, kind: Kind = "text") -> ColumnSpec:
@@ -134,7 +130,7 @@ PERSON_COLUMNS: dict[str, ColumnSpec] = {
 
 WHOLE = ck.whole_number()
 PROFILE_KEY = ck.matches(r"K[0-9a-f]{16}", "profile key (K and 16 hexadecimal digits)")
-NINO = ck.matches(ck.NINO, "National Insurance number")
+NINO = ck.nino()
 
 EXTRACTS: dict[str, ExtractSpec] = {
     spec.name: spec
@@ -160,9 +156,9 @@ EXTRACTS: dict[str, ExtractSpec] = {
                     "absence_within_possible",
                     "sessions_unauthorised_absence",
                     "authorised + unauthorised absence exceeds sessions possible",
-                    lambda df: _not_after(_num(df, "sessions_authorised_absence")
-                                          + _num(df, "sessions_unauthorised_absence"),
-                                          _num(df, "sessions_possible")),
+                    _not_after(_num("sessions_authorised_absence")
+                               + _num("sessions_unauthorised_absence"),
+                               _num("sessions_possible")),
                 ),
             ),
         ),
@@ -195,7 +191,7 @@ EXTRACTS: dict[str, ExtractSpec] = {
                     "offence_before_disposal",
                     "offence_date",
                     "offence date after disposal date",
-                    lambda df: _not_after(_dates(df, "offence_date"), _dates(df, "disposal_date")),
+                    _not_after(_dates("offence_date"), _dates("disposal_date")),
                 ),
             ),
         ),
@@ -216,8 +212,9 @@ EXTRACTS: dict[str, ExtractSpec] = {
                     "intervention_type",
                     "type",
                     "intervention type not one of: " + ", ".join(codes.ASB_INTERVENTIONS),
-                    lambda df: (df["record_type"].str.lower() != "intervention")
-                    | df["type"].str.lower().isin(codes.ASB_INTERVENTIONS),
+                    (pl.col("record_type").str.to_lowercase() != "intervention")
+                    | pl.col("type").str.to_lowercase().is_in(codes.ASB_INTERVENTIONS)
+                    .fill_null(False),
                 ),
             ),
         ),
@@ -238,7 +235,7 @@ EXTRACTS: dict[str, ExtractSpec] = {
                     "claim_end_after_start",
                     "claim_end",
                     "claim ends before it starts",
-                    lambda df: _not_after(_dates(df, "claim_start"), _dates(df, "claim_end")),
+                    _not_after(_dates("claim_start"), _dates("claim_end")),
                 ),
             ),
         ),
@@ -257,7 +254,7 @@ EXTRACTS: dict[str, ExtractSpec] = {
                     "end_after_start",
                     "end_date",
                     "spell ends before it starts",
-                    lambda df: _not_after(_dates(df, "start_date"), _dates(df, "end_date")),
+                    _not_after(_dates("start_date"), _dates("end_date")),
                 ),
             ),
         ),
