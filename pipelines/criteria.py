@@ -21,6 +21,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipelines.db import WORK, RunError, materialise, quote_ident
+from schemas import EXTRACTS
+from schemas.extracts import Events
+
+# The extracts whose rows are events for the event rules (their declarations say how).
+EVENT_EXTRACTS = [name for name, spec in EXTRACTS.items() if spec.events is not None]
 
 Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 MonthDay = Annotated[str, Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
@@ -94,28 +99,13 @@ class Rule(Strict):
         return f"(${p}_role is null or m.role = ${p}_role)"
 
 
-class EventSource(Strict):
-    """Which columns of a staged extract an event rule may read."""
-
-    code: str
-    dates: tuple[str, ...]
-    filters: tuple[str, ...] = ()
-
-
-EVENT_SOURCES: dict[str, EventSource] = {
-    "police_offences": EventSource(code="disposal", dates=("offence_date", "disposal_date")),
-    "asb": EventSource(code="asb_type", dates=("asb_date",), filters=("record_type",)),
-    "local_indicators": EventSource(code="indicator", dates=("recorded_date",)),
-}
-
-
 class EventRule(Rule):
     """A member has a record whose code is in ``codes`` dated in the last N months
     (as-of − N months < date ≤ as-of), optionally aged at most ``max_age_at_event`` on
     the date in ``age_date`` (the age on the offence date, say)."""
 
     kind: Literal["event"]
-    extract: Literal["police_offences", "asb", "local_indicators"]
+    extract: str  # an extract whose declaration says how its rows are events
     codes: list[str] = Field(min_length=1)
     date: str
     within_months: int = Field(gt=0)
@@ -124,9 +114,17 @@ class EventRule(Rule):
     age_date: str | None = None
     plural: str | None = None  # the label of several ("proven offences"); default label + s
 
+    def events(self) -> Events:
+        """How the rule's extract's rows are events, as its declaration says."""
+        spec = EXTRACTS.get(self.extract)
+        if spec is None or spec.events is None:
+            raise ValueError(f"{self.name}: {self.extract} is not an extract of events "
+                             f"(one of {', '.join(EVENT_EXTRACTS)})")
+        return spec.events
+
     @model_validator(mode="after")
     def _columns_known(self) -> EventRule:
-        source = EVENT_SOURCES[self.extract]
+        source = self.events()
         for column in (self.date, self.age_date):
             if column is not None and column not in source.dates:
                 raise ValueError(f"{self.name}: {self.extract} has no date '{column}' "
@@ -139,7 +137,7 @@ class EventRule(Rule):
         return self
 
     def sql(self, p: str) -> tuple[str, dict[str, Any]]:
-        source = EVENT_SOURCES[self.extract]
+        source = self.events()
         table = quote_ident(f"stg_{self.extract}")
         code, when = quote_ident(source.code), quote_ident(self.date)
         params = self._common(p) | {f"{p}_extract": self.extract, f"{p}_codes": self.codes,

@@ -49,8 +49,22 @@ class RowCheck:
 
 
 @dataclass(frozen=True)
+class Events:
+    """How an extract's staged rows (``stg_<name>``) become events for the event rules of
+    a rule set: the column holding each event's code, the date columns a rule may count
+    by (and an age rule may take the age on), and the columns a rule may filter on."""
+
+    code: str
+    dates: tuple[str, ...]
+    filters: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ExtractSpec:
-    """An input extract: its file name, whether it must be supplied, and its columns."""
+    """An input extract, declared once: its file name, whether it must be supplied, its
+    columns with their checks, whether its rows are people (``person_level``) and how
+    its rows become events for the rules (``events``; none for an extract the rules read
+    otherwise or not at all)."""
 
     name: str
     required: bool
@@ -58,6 +72,7 @@ class ExtractSpec:
     row_checks: tuple[RowCheck, ...] = ()
     person_level: bool = False
     description: str = ""
+    events: Events | None = None
 
     @property
     def required_columns(self) -> list[str]:
@@ -186,6 +201,7 @@ EXTRACTS: dict[str, ExtractSpec] = {
                 "disposal_date": rule("date", not_after_as_of=True),
                 "disposal": rule("code", ck.code(codes.DISPOSALS)),
             },
+            events=Events(code="disposal", dates=("offence_date", "disposal_date")),
             row_checks=(
                 RowCheck(
                     "offence_before_disposal",
@@ -207,6 +223,7 @@ EXTRACTS: dict[str, ExtractSpec] = {
                 "date": rule("date", not_after_as_of=True),
                 "type": detail("text"),
             },
+            events=Events(code="asb_type", dates=("asb_date",), filters=("record_type",)),
             row_checks=(
                 RowCheck(
                     "intervention_type",
@@ -274,6 +291,7 @@ EXTRACTS: dict[str, ExtractSpec] = {
                 "indicator": rule("code", ck.matches(r"[a-z0-9_]+", "indicator code")),
                 "recorded_date": rule("date", not_after_as_of=True),
             },
+            events=Events(code="indicator", dates=("recorded_date",)),
         ),
         ExtractSpec(
             "gazetteer",

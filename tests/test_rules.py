@@ -9,15 +9,18 @@ the 12 months up to it run from 1 Oct 2024 (30 Sep 2024 is outside).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 
 from pipelines import CRITERIA_DIR
-from pipelines.criteria import TermsRule, load_rule_set
-from pipelines.db import connect
+from pipelines.criteria import EVENT_EXTRACTS, TermsRule, load_rule_set
+from pipelines.db import RunError, connect
+from schemas import EXTRACTS
 from tests.build import Extracts, case_row, letters, screen
 
 D = dt.date
@@ -275,3 +278,26 @@ def test_phase2_is_a_new_file_not_new_code(tmp_path):
                    "3 Case Street, Testtown": "two_of_six"}
     header = (Path(run.out) / "cohort_families.csv").read_text(encoding="utf-8-sig")
     assert "worklessness,domestic_abuse,health" in header.splitlines()[0]
+
+
+def test_the_extracts_of_events_are_those_whose_declaration_says_how():
+    assert EVENT_EXTRACTS == ["police_offences", "asb", "local_indicators"]
+    assert EXTRACTS["asb"].events.filters == ("record_type",)
+
+
+@pytest.mark.parametrize(("extract", "problem"), [
+    ("benefits", "asb_intervention: benefits is not an extract of events (one of police_offences, "
+                 "asb, local_indicators)"),
+    ("court_orders", "asb_intervention: court_orders is not an extract of events"),
+])
+def test_an_event_rule_on_an_extract_without_events_stops_the_run_in_one_line(
+        tmp_path, extract, problem):
+    text = (CRITERIA_DIR / "phase1.yaml").read_text(encoding="utf-8")
+    rules = yaml.safe_load(text)
+    for criterion in rules["criteria"].values():
+        for rule in criterion["any_of"]:
+            if rule["name"] == "asb_intervention":
+                rule["extract"] = extract
+    (tmp_path / "r.yaml").write_text(yaml.safe_dump(rules), encoding="utf-8")
+    with pytest.raises(RunError, match=re.escape(problem)):
+        load_rule_set(tmp_path / "r.yaml")
