@@ -14,8 +14,8 @@ from pathlib import Path
 import duckdb
 
 from pipelines import extract, publish, run_warnings, validate
-from pipelines.criteria import load_rule_set
 from pipelines.db import RunError, connect
+from pipelines.rule_set import load_rule_set
 from pipelines.runs import DEFAULT_CRITERIA
 from schemas import EXTRACTS
 

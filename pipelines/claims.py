@@ -15,8 +15,9 @@ from typing import Any
 import duckdb
 
 from pipelines import exports, report, run_warnings, runs
-from pipelines.criteria import PaymentByResults, RuleSet
 from pipelines.db import WORK, RunError, quote_ident, run_steps, transaction
+from pipelines.rule_set import RuleSet
+from pipelines.settings import PaymentByResults
 
 STEPS = ["claims/pbr_attachments", "claims/pbr_member_ids", "claims/pbr_members",
          "claims/pbr_claimed", "claims/pbr_problems",

@@ -10,8 +10,8 @@ from __future__ import annotations
 import duckdb
 
 from pipelines import SQL_DIR, interface
-from pipelines.criteria import RuleSet
 from pipelines.db import WORK, materialise, quote_ident, quote_literal, run_steps, transaction
+from pipelines.rule_set import RuleSet
 
 # work table → history table (columns matched by name; run_id added)
 PUBLISHED = {

@@ -1,5 +1,5 @@
-"""Criteria: a rule set (YAML) → SQL → ``criteria_evidence``, ``family_flags``,
-``family_criteria``.
+"""Criteria, the rule engine: a rule set's criteria → SQL → ``criteria_evidence``,
+``family_flags``, ``family_criteria``.
 
 A rule set names criteria; each criterion is met by a family when any of its rules
 finds evidence for any member. Each kind of rule is one small class that renders a
@@ -11,66 +11,22 @@ these, and all of those". A new rule set is a new YAML file, never new code.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import date
-from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import duckdb
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, model_validator
 
-from pipelines.db import WORK, RunError, materialise, quote_ident
+from pipelines.db import materialise, quote_ident
+from pipelines.settings import Identifier, Strict
 from schemas import EXTRACTS
 from schemas.extracts import Events
 
+if TYPE_CHECKING:
+    from pipelines.rule_set import RuleSet
+
 # The extracts whose rows are events for the event rules (their declarations say how).
 EVENT_EXTRACTS = [name for name, spec in EXTRACTS.items() if spec.events is not None]
-
-Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
-MonthDay = Annotated[str, Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Term(Strict):
-    """A school term: its nominal start and end, and the calendar year it falls in
-    relative to the academic year's first year (autumn 0, spring and summer 1)."""
-
-    name: Identifier
-    start: MonthDay
-    end: MonthDay
-    year_offset: Literal[0, 1]
-
-
-class Calendar(Strict):
-    """The school term calendar (configuration, not code)."""
-
-    terms: list[Term]
-
-    def create_terms_table(self, con: duckdb.DuckDBPyConnection) -> None:
-        """``ref_terms``: one row per academic year (1990/91–2099/00) and term, numbered
-        in time order (``term_seq``) so that "the last N complete terms" is arithmetic."""
-        rows = [(t.name, i, t.start, t.end, t.year_offset) for i, t in enumerate(self.terms)]
-        con.execute(f"create or replace table {WORK}.ref_term_calendar (term varchar, "
-                    "term_position integer, start_md varchar, end_md varchar, year_offset integer)")
-        con.executemany(f"insert into {WORK}.ref_term_calendar values (?, ?, ?, ?, ?)", rows)
-        con.execute(f"""create or replace table {WORK}.ref_terms as
-            with years as (select range as first_year from range(1990, 2100))
-            select
-                first_year || '/' || lpad(cast((first_year + 1) % 100 as varchar), 2, '0')
-                    as academic_year,
-                c.term,
-                cast(strptime((first_year + c.year_offset) || '-' || c.start_md, '%Y-%m-%d')
-                    as date) as term_start_date,
-                cast(strptime((first_year + c.year_offset) || '-' || c.end_md, '%Y-%m-%d')
-                    as date) as term_end_date,
-                c.term || ' ' || (first_year + c.year_offset) as term_label,
-                cast(row_number() over (order by first_year, c.term_position) as integer)
-                    as term_seq
-            from years cross join {WORK}.ref_term_calendar as c""")
 
 
 class Rule(Strict):
@@ -109,7 +65,7 @@ class EventRule(Rule):
     codes: list[str] = Field(min_length=1)
     date: str
     within_months: int = Field(gt=0)
-    where: dict[str, list[str]] = {}
+    where: dict[str, list[str]] = Field(default_factory=dict)
     max_age_at_event: int | None = None
     age_date: str | None = None
     plural: str | None = None  # the label of several ("proven offences"); default label + s
@@ -361,159 +317,7 @@ class Qualifying(Strict):
     name: Identifier
     at_least: int = Field(ge=0)
     of: list[Identifier]
-    and_all: list[Identifier] = []
-
-
-class AppliesIf(Strict):
-    """A result component applies when the family's evidence at identification includes
-    any of these criteria or rules."""
-
-    criteria: list[Identifier] = []
-    rules: list[Identifier] = []
-
-
-class EducationResult(Strict):
-    """Every child under ``max_suspensions + 1`` suspensions and below ``below_percent``
-    unauthorised absence over the last ``terms`` complete terms."""
-
-    applies_if: AppliesIf
-    terms: int = Field(gt=0)
-    max_suspensions: int = Field(ge=0)
-    suspension_categories: list[Literal["suspension", "permanent"]] = Field(min_length=1)
-    below_percent: float = Field(gt=0, le=100)
-
-
-class ReductionResult(Strict):
-    """Outcome count (last ``months``) at most (100 − ``min_reduction_percent``)% of the
-    baseline count (the ``months`` up to attachment)."""
-
-    applies_if: AppliesIf
-    months: int = Field(gt=0)
-    min_reduction_percent: float = Field(gt=0, le=100)
-    record_types: list[Literal["incident", "intervention"]] = []
-    codes: list[str] = []
-    max_age_at_offence: int | None = None
-
-
-class CrimeAsbEducation(Strict):
-    amount: int = Field(ge=0)
-    education: EducationResult
-    asb: ReductionResult
-    youth_offending: ReductionResult
-
-
-class ContinuousEmployment(Strict):
-    """An adult on ``benefits`` at attachment, off them now, with ``weeks`` of unbroken
-    ``kinds`` spells since attachment (fewer for former claimants of some benefits)."""
-
-    amount: int = Field(ge=0)
-    benefits: list[str] = Field(min_length=1)
-    kinds: list[Literal["employment", "work_programme", "esf"]] = Field(min_length=1)
-    weeks: int = Field(gt=0)
-    weeks_if_claimed: dict[str, int] = {}
-
-
-class ProgressToWork(Strict):
-    """An adult started ``kinds`` provision in the last ``months``."""
-
-    amount: int = Field(ge=0)
-    kinds: list[Literal["employment", "work_programme", "esf"]] = Field(min_length=1)
-    months: int = Field(gt=0)
-
-
-class PaymentByResults(Strict):
-    crime_asb_education: CrimeAsbEducation
-    continuous_employment: ContinuousEmployment
-    progress_to_work: ProgressToWork
-
-
-class Linkage(Strict):
-    """Thresholds and training settings of probabilistic person linkage.
-
-    A pair scoring at least ``accept_probability`` is linked; one in
-    [``review_probability``, ``accept_probability``) waits for a person in the review
-    queue. A link joining records with incompatible dates of birth or different
-    identifiers of one system must score at least ``strong_probability`` or its cluster
-    is split.
-    """
-
-    accept_probability: float = Field(0.95, gt=0, lt=1)
-    review_probability: float = Field(0.5, gt=0, lt=1)
-    strong_probability: float = Field(0.9999, gt=0, lt=1)
-    seed: int = 20121
-    u_sample_pairs: int = Field(3_000_000, gt=0)
-    min_label_pairs: int = Field(200, ge=0)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Linkage:
-        if not self.review_probability <= self.accept_probability <= self.strong_probability:
-            raise ValueError("linkage thresholds must be review <= accept <= strong")
-        return self
-
-
-class Warnings(Strict):
-    """When a run warns, and fails under ``--strict`` (:mod:`pipelines.run_warnings`):
-    an extract with more than ``max_rejected_share`` of its rows rejected."""
-
-    max_rejected_share: float = Field(0.05, ge=0, lt=1)
-
-
-class RuleSet(Strict):
-    """A versioned rule set: calendar, criteria and the qualifying rules, in order."""
-
-    name: Identifier
-    version: str
-    description: str = ""
-    source: str = ""
-    calendar: Calendar
-    criteria: dict[Identifier, Criterion]
-    qualifies: list[Qualifying] = Field(min_length=1)
-    payment_by_results: PaymentByResults | None = None
-    linkage: Linkage = Field(default_factory=Linkage)
-    warnings: Warnings = Field(default_factory=Warnings)
-    sha256: str = ""
-
-    @field_validator("criteria")
-    @classmethod
-    def _unique_rule_names(cls, criteria: dict[str, Criterion]) -> dict[str, Criterion]:
-        seen: set[str] = set()
-        for name, criterion in criteria.items():
-            for rule in criterion.any_of:
-                if rule.name in seen:
-                    raise ValueError(f"{name}: rule name '{rule.name}' is used twice")
-                seen.add(rule.name)
-        return criteria
-
-    @model_validator(mode="after")
-    def _qualifying_names_known(self) -> RuleSet:
-        for q in self.qualifies:
-            unknown = [c for c in [*q.of, *q.and_all] if c not in self.criteria]
-            if unknown:
-                raise ValueError(f"qualifying rule '{q.name}' names unknown criteria: "
-                                 f"{', '.join(unknown)}")
-            if q.at_least > len(q.of):
-                raise ValueError(f"qualifying rule '{q.name}': at_least {q.at_least} of "
-                                 f"{len(q.of)} criteria can never be met")
-        return self
-
-
-def load_rule_set(path: Path) -> RuleSet:
-    """Read and validate a rule set; a bad file stops the run naming what is wrong."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise RunError(f"{path}: cannot read the criteria file ({exc.strerror})") from exc
-    try:
-        data = yaml.safe_load(raw)
-        return RuleSet.model_validate({**data, "sha256": hashlib.sha256(raw).hexdigest()})
-    except yaml.YAMLError as exc:
-        raise RunError(f"{path.name}: not valid YAML ({exc})") from exc
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(x) for x in first["loc"])
-        raise RunError(f"{path.name}: {where}: {first['msg']}") from exc
-    except TypeError as exc:
-        raise RunError(f"{path.name}: not a rule set (expected a mapping)") from exc
+    and_all: list[Identifier] = Field(default_factory=list)
 
 
 def evidence_sql(rules: RuleSet) -> tuple[str, dict[str, Any]]:

@@ -23,8 +23,8 @@ import duckdb
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from pipelines import TEMPLATES_DIR
-from pipelines.criteria import RuleSet
 from pipelines.db import WORK, quote_ident
+from pipelines.rule_set import RuleSet
 
 FORMULA = r"^[-=+@\t\r]"  # a text cell starting so is one Excel would run as a formula
 FAMILY_COLUMNS = ["family_id", "address", "postcode", "ward", "members", "children", "adults"]

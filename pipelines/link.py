@@ -27,7 +27,6 @@ import numpy as np
 import pyarrow as pa
 
 from pipelines import link_model
-from pipelines.criteria import Linkage
 from pipelines.db import (
     WORK,
     database_path,
@@ -36,6 +35,7 @@ from pipelines.db import (
     run_steps,
     spill_folder,
 )
+from pipelines.settings import Linkage
 
 log = logging.getLogger("familyscreen")
 

@@ -28,8 +28,8 @@ import duckdb
 import pyarrow as pa
 from splink import DuckDBAPI, Linker, SettingsCreator
 
-from pipelines.criteria import Linkage
 from pipelines.db import configure
+from pipelines.settings import Linkage
 
 NULL = "is_null_level"
 _SIDE = re.compile(r"\b([lr])\.(\w+)")

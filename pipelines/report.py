@@ -21,8 +21,8 @@ from typing import Any
 import duckdb
 
 from pipelines import charts, exports, lineage
-from pipelines.criteria import RuleSet
 from pipelines.db import WORK, quote_ident, quote_literal, run_steps
+from pipelines.rule_set import RuleSet
 
 STEPS = ["report/report_changes", "report/report_wards", "report/report_deciles",
          "report/report_hotspots", "report/report_funnel"]

@@ -21,8 +21,8 @@ from typing import Any
 import duckdb
 
 from pipelines import CRITERIA_DIR, ROOT, __version__, cohort, exports, lineage, publish, report
-from pipelines.criteria import RuleSet, load_rule_set
 from pipelines.db import DEBUG, RunError, connect
+from pipelines.rule_set import RuleSet, load_rule_set
 from pipelines.run_warnings import recorded as recorded_warnings
 
 DEFAULT_CRITERIA = CRITERIA_DIR / "phase1.yaml"

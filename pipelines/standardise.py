@@ -11,8 +11,8 @@ import duckdb
 import nicknames
 
 from pipelines import ROOT
-from pipelines.criteria import RuleSet
 from pipelines.db import WORK, run_steps
+from pipelines.rule_set import RuleSet
 
 STEPS = [
     "standardise/std_person_records",

@@ -25,8 +25,8 @@ from pipelines import (
     standardise,
     validate,
 )
-from pipelines.criteria import RuleSet
 from pipelines.db import WORK, RunError, connect
+from pipelines.rule_set import RuleSet
 from pipelines.runs import Run
 from schemas import EXTRACTS
 

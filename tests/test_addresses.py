@@ -12,8 +12,8 @@ import pyarrow as pa
 import pytest
 
 from pipelines import ROOT, SQL_DIR
-from pipelines.criteria import load_rule_set
 from pipelines.db import WORK, run_steps
+from pipelines.rule_set import load_rule_set
 from pipelines.standardise import load_reference
 
 GAZETTEER = [

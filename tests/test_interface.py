@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from pipelines import CRITERIA_DIR, interface
-from pipelines.criteria import load_rule_set
+from pipelines.rule_set import load_rule_set
 from synthetic import borough
 from tests.build import AS_OF, screen
 

@@ -170,7 +170,7 @@ def test_review_threshold_keeps_exactly_the_pairs_at_or_above_it(first_run):
     """The model's scores do not depend on the review threshold; the threshold only decides
     which pairs are kept (splink applies it inside ``predict``)."""
     from pipelines import link_model
-    from pipelines.criteria import Linkage
+    from pipelines.settings import Linkage
 
     with connect(first_run.db) as c:
         profiles = c.execute("select * from work.link_profiles").to_arrow_table()
@@ -636,6 +636,6 @@ def link_model_rules(share: float) -> list[str]:
 def test_the_model_trains_from_500_identities_or_200_labelled_pairs(n_prior, n_labels,
                                                                     n_profiles, trained):
     from pipelines import link_model
-    from pipelines.criteria import Linkage
+    from pipelines.settings import Linkage
 
     assert link_model.trainable(n_prior, n_labels, n_profiles, Linkage()) is trained

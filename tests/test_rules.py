@@ -18,8 +18,9 @@ import pytest
 import yaml
 
 from pipelines import CRITERIA_DIR
-from pipelines.criteria import EVENT_EXTRACTS, TermsRule, load_rule_set
+from pipelines.criteria import EVENT_EXTRACTS, TermsRule
 from pipelines.db import RunError, connect
+from pipelines.rule_set import load_rule_set
 from schemas import EXTRACTS
 from tests.build import Extracts, case_row, letters, screen
 

@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from pipelines import cli, run_warnings, runs, steps
-from pipelines.criteria import load_rule_set
 from pipelines.db import RunError
+from pipelines.rule_set import load_rule_set
 from synthetic import borough
 from tests.build import AS_OF, screen
 
