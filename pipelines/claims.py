@@ -108,12 +108,7 @@ def write_outputs(con: duckdb.DuckDBPyConnection, run: runs.Run, rules: RuleSet
     warnings = run_warnings.recorded(con)
     counts["warnings"] = len(warnings)
     with exports.staged_outputs(run.out, run.run_id) as folder:
-        exports.export_table(con, f"""
-            select family_id, result, status, window_start, window_end, evidence, missing,
-                value, attached_date
-            from {WORK}.pbr_candidates order by family_id, result""",
-                             folder / "pbr_candidates.csv")
-        exports.export_rejects(con, f"{WORK}.rejects", folder / "claims_rejects.csv")
+        exports.write_csvs(con, rules, folder, "claims")
         counts["evidence_pages"] = evidence_pages(con, folder, run)
         header = runs.run_header(run, rules)
         claims = report.claims_figures(con, f"{WORK}.pbr_candidates")

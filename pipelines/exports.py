@@ -20,17 +20,18 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import yaml
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from pipelines import TEMPLATES_DIR
+from pipelines import SQL_DIR, TEMPLATES_DIR
 from pipelines.db import WORK, quote_ident
 from pipelines.rule_set import RuleSet
 
 FORMULA = r"^[-=+@\t\r]"  # a text cell starting so is one Excel would run as a formula
-FAMILY_COLUMNS = ["family_id", "address", "postcode", "ward", "members", "children", "adults"]
-FAMILY_TAIL = ["criteria_met", "qualifies_by", "status", "evidence", "uprn", "lsoa", "imd_decile"]
-MEMBER_COLUMNS = ["family_id", "person_id", "forename", "surname", "date_of_birth", "role", "age",
-                  "upn", "nino", "police_ref", "asb_ref", "is_new_to_family"]
+OUTPUTS_DIR = SQL_DIR / "outputs"
+# The files a run writes for people, each declared once: command, SQL, grain, columns.
+OUTPUTS: dict[str, dict[str, Any]] = yaml.safe_load(
+    (OUTPUTS_DIR / "outputs.yaml").read_text(encoding="utf-8"))["files"]
 
 
 def cell_sql(column: str, column_type: str) -> str:
@@ -133,38 +134,25 @@ def staged_outputs(out_dir: Path, run_id: str) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def write_csvs(con: duckdb.DuckDBPyConnection, rules: RuleSet, folder: Path) -> dict[str, int]:
-    """The Gateway CSVs and the rejects, in a stable order (byte-identical reruns)."""
-    flags = [f'"{c}"' for c in rules.criteria]
-    families = ", ".join([*FAMILY_COLUMNS, *flags, *FAMILY_TAIL])
-    members = ", ".join([*MEMBER_COLUMNS, *flags, "evidence"])
-    return {
-        "cohort_families.csv": export_table(
-            con, f"select {families} from {WORK}.cohort order by family_id",
-            folder / "cohort_families.csv"),
-        "cohort_members.csv": export_table(
-            con, f"select {members} from {WORK}.cohort_members "
-                 "order by family_id, role, date_of_birth, person_id",
-            folder / "cohort_members.csv"),
-        "rejects.csv": export_rejects(con, f"{WORK}.rejects", folder / "rejects.csv"),
-        # pairs awaiting a person, those that could change the cohort first; the decision
-        # column is theirs to fill in, and the rows saved as match_decisions.csv in the
-        # extracts folder are applied next run
-        "review_queue.csv": export_table(
-            con, f"select p.priority, p.bears_on, q.* exclude (record_id_l, record_id_r), "
-                 f"null as decision from {WORK}.review_queue as q "
-                 f"join {WORK}.review_priorities as p using (record_id_l, record_id_r) "
-                 "order by p.priority, q.match_probability desc, q.profile_key_l, "
-                 "q.profile_key_r",
-            folder / "review_queue.csv"),
-        # addresses no gazetteer property was found for, most records first, with the
-        # properties they could be
-        "address_review.csv": export_table(
-            con, "select address, postcode, n_records, unresolved_reason, "
-                 f"array_to_string(candidates, ' | ') as candidates from {WORK}.address_review "
-                 "order by n_records desc, address, postcode",
-            folder / "address_review.csv"),
-    }
+def export_declared(con: duckdb.DuckDBPyConnection, name: str, folder: Path,
+                    criteria: list[str] | None = None) -> int:
+    """The file ``name`` as ``sql/outputs/outputs.yaml`` declares it, into ``folder``:
+    its SQL's rows in its order (``criteria``: the rule set's, for its per-criterion
+    columns), or the rejects."""
+    declared = OUTPUTS[name]
+    if declared["sql"] is None:
+        return export_rejects(con, f"{WORK}.rejects", folder / name)
+    sql = (OUTPUTS_DIR / f"{declared['sql']}.sql").read_text(encoding="utf-8")
+    params = {"criteria": criteria} if "$criteria" in sql else None
+    return export_table(con, sql, folder / name, params)
+
+
+def write_csvs(con: duckdb.DuckDBPyConnection, rules: RuleSet, folder: Path,
+               command: str = "screen") -> dict[str, int]:
+    """Every file ``command`` writes for people (``sql/outputs/outputs.yaml``), in a
+    stable order (byte-identical reruns)."""
+    return {name: export_declared(con, name, folder, list(rules.criteria))
+            for name, declared in OUTPUTS.items() if declared["command"] == command}
 
 
 def write_manifest(folder: Path, name: str, manifest: dict[str, Any]) -> None:

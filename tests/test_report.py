@@ -4,6 +4,7 @@ and the page as a real browser draws it."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 import json
@@ -19,8 +20,9 @@ import pyarrow as pa
 import pytest
 from PIL import Image
 
-from pipelines import ROOT, charts, cohort, report, runs, steps
+from pipelines import ROOT, charts, cohort, exports, report, runs, steps
 from pipelines.db import connect, run_steps
+from pipelines.rule_set import load_rule_set
 from synthetic import borough
 
 SAMPLE = ROOT / "data" / "sample"
@@ -157,6 +159,38 @@ def demo(tmp_path_factory) -> Path:
         run, rules = runs.prepare(extracts, as_of, out, None, None, command)
         steps.execute(run, rules)
     return out
+
+
+# `make demo` writes every declared file; the sample's addresses all resolve
+DEMO_EMPTY = {"address_review.csv"}
+
+
+@pytest.mark.parametrize("name", list(exports.OUTPUTS))
+def test_every_file_is_as_its_declaration_says(demo, name):
+    """sql/outputs/outputs.yaml states each file's columns, in order, and the columns no
+    two rows share; the files ``make demo`` writes keep to it."""
+    declared = exports.OUTPUTS[name]
+    with (demo / name).open(encoding="utf-8-sig", newline="") as f:
+        header, *rows = list(csv.reader(f))
+    criteria = list(load_rule_set(runs.DEFAULT_CRITERIA).criteria)
+    columns = [c for column in declared["columns"]
+               for c in (criteria if column == "{criterion}" else [column])]
+    if columns[-1] == "{raw field}":  # then the rejected rows' own fields
+        assert header[:len(columns) - 1] == columns[:-1] and len(header) >= len(columns)
+    else:
+        assert header == columns
+    assert bool(rows) is (name not in DEMO_EMPTY)
+    keys = [header.index(c) for c in declared["unique"]]
+    assert len({tuple(row[i] for i in keys) for row in rows}) == len(rows)
+
+
+def test_every_output_sql_is_declared_and_every_column_described():
+    declared = {d["sql"] for d in exports.OUTPUTS.values() if d["sql"]}
+    assert declared == {p.stem for p in exports.OUTPUTS_DIR.glob("*.sql")}
+    for name, d in exports.OUTPUTS.items():
+        assert d["command"] in ("screen", "claims") and d["grain"], name
+        assert all(isinstance(text, str) and text for text in d["columns"].values()), name
+        assert set(d["unique"]) <= set(d["columns"]), name
 
 
 def page(demo: Path) -> str:
