@@ -8,7 +8,9 @@ timing each step and reading the child's peak memory. The smallest size is also 
 through the Prefect flow, and the difference is reported as engine overhead. Cohort and
 link quality are scored against the generator's truth.
 
-``make bench`` runs 50,000 and 1,000,000 households; ``BENCH_SIZES`` changes that.
+``make bench`` runs 50,000 and 1,000,000 households; ``BENCH_SIZES`` changes that. Each
+size is screened three times (``--runs``; ``BENCH_RUNS``), each into a new database: the
+tables give the median run, and a last table the spread of all.
 """
 
 from __future__ import annotations
@@ -160,6 +162,39 @@ def screen_in_child(folder: Path, out: Path) -> tuple[dict, float]:
     return json.loads(stdout.splitlines()[-1]), usage.ru_maxrss / 2**20
 
 
+def median_run(runs: list[tuple[dict, float]]) -> tuple[dict, float]:
+    """The run of median total time (of an even number, the faster of the middle two)."""
+    ordered = sorted(runs, key=lambda run: run[0]["total"])
+    return ordered[(len(ordered) - 1) // 2]
+
+
+def spread_lines(results: list[dict]) -> list[str]:
+    """The spread of every size's runs: the whole run's and the link step's seconds,
+    fastest, median and slowest, and the range as a share of the median; the highest
+    peak memory; and whether every run found the same people and cohort (the runs are
+    seeded: a difference would be a fault, not noise)."""
+    lines = ["", "Spread over the runs of each size (the tables above give the median run): "
+             "seconds of the whole run and of the link step, fastest, median and slowest, "
+             "and the range as a share of the median.", "",
+             "| Households | Runs | Total: fastest | median | slowest | range | "
+             "Link: fastest | median | slowest | range | Highest peak (GiB) | "
+             "Same people and cohort |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in results:
+        runs = r.get("runs", [(r["figures"], r["peak_gib"])])
+        cells = []
+        for seconds in ([f["total"] for f, _ in runs],
+                        [f["steps"].get("link", 0) for f, _ in runs]):
+            ordered = sorted(seconds)
+            median = ordered[(len(ordered) - 1) // 2]
+            cells += [f"{ordered[0]:.1f}", f"{median:.1f}", f"{ordered[-1]:.1f}",
+                      f"{(ordered[-1] - ordered[0]) / median:.0%}" if median else "–"]
+        same = len({(f["persons"], f["families"], f["cohort"]) for f, _ in runs}) == 1
+        lines.append(f"| {r['size']:,} | {len(runs)} | {' | '.join(cells)} | "
+                     f"{max(peak for _, peak in runs):.1f} | {'yes' if same else 'no'} |")
+    return lines
+
+
 def peak_step(peaks: dict[str, int]) -> str:
     """The step during which the process reached its peak memory: the first whose
     running maximum is the final one."""
@@ -270,6 +305,7 @@ def report(results: list[dict], path: Path) -> None:
         review = r["figures"]["review"]
         lines.append(f"| {r['size']:,} | {sum(review):,} | "
                      + " | ".join(f"{n:,}" for n in review) + " |")
+    lines += spread_lines(results)
     overhead = [r for r in results if r.get("prefect_overhead") is not None]
     if overhead:
         r = overhead[0]
@@ -288,6 +324,9 @@ def main() -> None:
     p.add_argument("--work", type=Path, default=ROOT / "bench" / "work")
     p.add_argument("--results", type=Path, default=ROOT / "bench" / "results.md")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--runs", type=int, default=3,
+                   help="screenings per size: the tables give the median one, and the "
+                        "spread of all (default 3)")
     p.add_argument("--child", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
@@ -298,11 +337,12 @@ def main() -> None:
         folder, generate_seconds = generate(size, args.work, args.seed)
         floor_seconds, rows = scan_floor(folder)
         store_seconds = store_floor(folder, args.work / "floor")
-        out = fresh(args.work / f"out-{size}")
-        figures, peak = screen_in_child(folder, out)
+        runs = [screen_in_child(folder, fresh(args.work / f"out-{size}"))
+                for _ in range(args.runs)]
+        figures, peak = median_run(runs)
         result = {"size": size, "rows": rows, "generate": generate_seconds,
                   "floor": floor_seconds, "store_floor": store_seconds, "figures": figures,
-                  "peak_gib": peak}
+                  "peak_gib": peak, "runs": runs}
         if n == 0:
             try:
                 result["prefect_overhead"] = prefect_overhead(

@@ -16,6 +16,7 @@ import duckdb
 
 from pipelines import exports, report, run_warnings, runs
 from pipelines.db import WORK, RunError, quote_ident, run_steps, transaction
+from pipelines.publish import staged_outputs
 from pipelines.rule_set import RuleSet
 from pipelines.settings import PaymentByResults
 
@@ -107,7 +108,7 @@ def write_outputs(con: duckdb.DuckDBPyConnection, run: runs.Run, rules: RuleSet
                                             "not_applicable")}
     warnings = run_warnings.recorded(con)
     counts["warnings"] = len(warnings)
-    with exports.staged_outputs(run.out, run.run_id) as folder:
+    with staged_outputs(run.out, run.run_id) as folder:
         exports.write_csvs(con, rules, folder, "claims")
         counts["evidence_pages"] = evidence_pages(con, folder, run)
         header = runs.run_header(run, rules)

@@ -2,20 +2,16 @@
 
 CSVs are UTF-8 with BOM for Excel, booleans ``true``/``false``, dates ISO, and any text
 cell beginning with ``=``, ``+``, ``-``, ``@``, tab or carriage return is prefixed with
-an apostrophe so Excel shows it as text instead of running it as a formula. Files are
-written into a private temporary folder and moved into place only when all are
-written, so a failed run leaves the previous outputs as they were.
+an apostrophe so Excel shows it as text instead of running it as a formula. They are
+written into the private folder :func:`pipelines.publish.staged_outputs` gives, and
+moved into place only when all are written.
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import json
-import os
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -109,29 +105,6 @@ def export_rejects(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> in
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-@contextlib.contextmanager
-def staged_outputs(out_dir: Path, run_id: str) -> Iterator[Path]:
-    """A private folder beside ``out_dir``; its files replace those in ``out_dir`` only
-    when the block finishes without error."""
-    out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(out_dir, 0o700)
-    tmp = out_dir / f".run-{run_id}"
-    tmp.mkdir(mode=0o700)
-    try:
-        yield tmp
-        for path in sorted(tmp.iterdir()):
-            if path.is_dir():  # a folder of outputs (the evidence pack) replaces its old self
-                for inner in path.rglob("*"):
-                    os.chmod(inner, 0o600 if inner.is_file() else 0o700)
-                os.chmod(path, 0o700)
-                shutil.rmtree(out_dir / path.name, ignore_errors=True)
-            else:
-                os.chmod(path, 0o600)
-            os.replace(path, out_dir / path.name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def export_declared(con: duckdb.DuckDBPyConnection, name: str, folder: Path,

@@ -1,4 +1,6 @@
-"""The analysts' database is a snapshot that a run replaces whole; runs take turns.
+"""Publishing: every write others see is atomic. The analysts' database is a snapshot
+that a run replaces whole, runs take turns, and a run's files replace the last run's
+only when all are written (:func:`staged_outputs`).
 
 Grain: one published DuckDB file per database (``familyscreen.duckdb``), holding every
 finished run (succeeded or failed) and nothing of a run in progress.
@@ -195,3 +197,28 @@ def holder_text(command: str) -> str:
     """What a waiting run is told about this one: command, process and start time."""
     return f"the {command} run of process {os.getpid()} (started " \
            f"{dt.datetime.now():%Y-%m-%d %H:%M:%S})"
+
+
+@contextlib.contextmanager
+def staged_outputs(out_dir: Path, run_id: str) -> Iterator[Path]:
+    """A private folder beside ``out_dir`` to write a run's files in; they replace those
+    in ``out_dir`` only when the block finishes without error, each by a rename (a
+    folder of files, the evidence pack, replaces its old self whole), so a failed run
+    leaves the previous outputs as they were. Readable by their owner only."""
+    out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(out_dir, 0o700)
+    tmp = out_dir / f".run-{run_id}"
+    tmp.mkdir(mode=0o700)
+    try:
+        yield tmp
+        for path in sorted(tmp.iterdir()):
+            if path.is_dir():  # a folder of outputs (the evidence pack) replaces its old self
+                for inner in path.rglob("*"):
+                    os.chmod(inner, 0o600 if inner.is_file() else 0o700)
+                os.chmod(path, 0o700)
+                shutil.rmtree(out_dir / path.name, ignore_errors=True)
+            else:
+                os.chmod(path, 0o600)
+            os.replace(path, out_dir / path.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

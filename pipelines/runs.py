@@ -203,7 +203,7 @@ def write_outputs(con: duckdb.DuckDBPyConnection, run: Run, rules: RuleSet) -> d
         strict=True)) | lineage.id_changes(con)
     warnings = recorded_warnings(con)
     counts["warnings"] = len(warnings)
-    with exports.staged_outputs(run.out, run.run_id) as folder:
+    with publish.staged_outputs(run.out, run.run_id) as folder:
         exports.write_csvs(con, rules, folder)
         run_manifest = manifest(run, rules, inputs, counts, warnings)
         board = report.context(run_header(run, rules), inputs,

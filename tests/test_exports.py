@@ -9,7 +9,7 @@ import stat
 import duckdb
 import pytest
 
-from pipelines import exports
+from pipelines import exports, publish
 from pipelines.db import connect
 
 D = dt.date
@@ -52,9 +52,9 @@ def test_csv_is_utf8_with_bom_and_crlf_in_the_query_order(tmp_path):
 
 def test_outputs_replace_the_old_ones_only_when_all_are_written(tmp_path):
     out = tmp_path / "out"
-    with exports.staged_outputs(out, "run1") as folder:
+    with publish.staged_outputs(out, "run1") as folder:
         (folder / "cohort_families.csv").write_text("first")
-    with pytest.raises(RuntimeError), exports.staged_outputs(out, "run2") as folder:
+    with pytest.raises(RuntimeError), publish.staged_outputs(out, "run2") as folder:
         (folder / "cohort_families.csv").write_text("second")
         raise RuntimeError("the run failed here")
     assert (out / "cohort_families.csv").read_text() == "first"
