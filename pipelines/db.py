@@ -22,8 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import jinja2
 
 from pipelines import SQL_DIR
+from schemas import EXTRACTS
 
 log = logging.getLogger("familyscreen")
 
@@ -222,14 +224,27 @@ def materialise(
     return rows
 
 
+def step_sql(step: str) -> str:
+    """The SQL of ``sql/<step>.sql``. A step that unions every extract of a kind loops over
+    the extracts' declarations with Jinja (``{% for x in person_extracts %}``), as a dbt
+    model loops over its sources: names from the declarations go in, never a value (those
+    stay DuckDB parameters)."""
+    text = (SQL_DIR / f"{step}.sql").read_text()
+    if "{%" not in text and "{{" not in text:
+        return text
+    people = [spec for spec in EXTRACTS.values() if spec.person is not None]
+    return jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(text).render(
+        person_extracts=people,
+        person_keys=[(spec.name, key) for spec in people for key in spec.person.keys])
+
+
 def run_steps(
     con: duckdb.DuckDBPyConnection, steps: Iterable[str], params: Mapping[str, Any] | None = None
 ) -> dict[str, int]:
     """Run ``sql/<step>.sql`` files in order, each into the table named after the file."""
     counts = {}
     for step in steps:
-        path = SQL_DIR / f"{step}.sql"
-        counts[Path(step).name] = materialise(con, Path(step).name, path.read_text(), params)
+        counts[Path(step).name] = materialise(con, Path(step).name, step_sql(step), params)
     return counts
 
 

@@ -60,17 +60,32 @@ class Events:
 
 
 @dataclass(frozen=True)
+class Person:
+    """How an extract's staged rows (``stg_<name>``, as ``s``) are people's records, for
+    linkage (``sql/standardise/std_person_records.sql`` and ``std_person_keys.sql``):
+    ``record_date``, the SQL of the record's own date, which decides a person's current
+    address (``$as_of`` bound; ``join`` adds what it needs); ``keys``, the columns
+    holding identifiers of a system, each named for its system; ``named``, whether the
+    rows carry the person columns (forename … uprn) or only an identifier."""
+
+    record_date: str
+    keys: tuple[str, ...]
+    join: str = ""
+    named: bool = True
+
+
+@dataclass(frozen=True)
 class ExtractSpec:
     """An input extract, declared once: its file name, whether it must be supplied, its
-    columns with their checks, whether its rows are people (``person_level``) and how
-    its rows become events for the rules (``events``; none for an extract the rules read
-    otherwise or not at all)."""
+    columns with their checks, how its rows are people's records (``person``; none for
+    an extract of families, properties or spells) and how its rows become events for the
+    rules (``events``; none for an extract the rules read otherwise or not at all)."""
 
     name: str
     required: bool
     columns: dict[str, ColumnSpec]
     row_checks: tuple[RowCheck, ...] = ()
-    person_level: bool = False
+    person: Person | None = None
     description: str = ""
     events: Events | None = None
 
@@ -153,7 +168,9 @@ EXTRACTS: dict[str, ExtractSpec] = {
         ExtractSpec(
             "school_attendance",
             required=True,
-            person_level=True,
+            person=Person(record_date="least(t.term_end_date, $as_of::date)",
+                          keys=("upn",),
+                          join="left join ref_terms as t using (academic_year, term)"),
             description="one row per pupil per term",
             columns={
                 **PERSON_COLUMNS,
@@ -180,6 +197,7 @@ EXTRACTS: dict[str, ExtractSpec] = {
         ExtractSpec(
             "school_exclusions",
             required=True,
+            person=Person(record_date="s.start_date", keys=("upn",), named=False),
             description="one row per exclusion",
             columns={
                 "upn": key(ck.matches(r"[A-Z0-9]{13}", "UPN (13 characters)"), kind="upn"),
@@ -192,7 +210,7 @@ EXTRACTS: dict[str, ExtractSpec] = {
         ExtractSpec(
             "police_offences",
             required=True,
-            person_level=True,
+            person=Person(record_date="s.disposal_date", keys=("police_ref",)),
             description="one row per offence outcome",
             columns={
                 **PERSON_COLUMNS,
@@ -214,7 +232,7 @@ EXTRACTS: dict[str, ExtractSpec] = {
         ExtractSpec(
             "asb",
             required=True,
-            person_level=True,
+            person=Person(record_date="s.asb_date", keys=("asb_ref",)),
             description="one row per ASB incident or intervention",
             columns={
                 **PERSON_COLUMNS,
@@ -238,7 +256,8 @@ EXTRACTS: dict[str, ExtractSpec] = {
         ExtractSpec(
             "benefits",
             required=True,
-            person_level=True,
+            person=Person(record_date="least(coalesce(s.claim_end_date, $as_of::date), "
+                          "$as_of::date)", keys=("nino",)),
             description="one row per benefit claim (DWP data-match return)",
             columns={
                 **PERSON_COLUMNS,
@@ -278,7 +297,8 @@ EXTRACTS: dict[str, ExtractSpec] = {
         ExtractSpec(
             "local_indicators",
             required=False,
-            person_level=True,
+            person=Person(record_date="s.recorded_date",
+                          keys=("upn", "nino", "police_ref", "asb_ref")),
             description="one row per recorded indicator",
             columns={
                 **PERSON_COLUMNS,

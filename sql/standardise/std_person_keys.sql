@@ -1,25 +1,15 @@
 -- std_person_keys: one row per (person-level record, source identifier it carries).
 -- key_type names the identifier's system, so a UPN from the school census and the same
--- UPN on a local indicator record are one key.
+-- UPN on a local indicator record are one key. Each extract's declaration names its
+-- identifiers (schemas/extracts.py, `person.keys`).
 with keys as (
-    select 'school_attendance' as extract, source_row, 'upn' as key_type, upn as key_value
-    from stg_school_attendance
+{%- for extract, key in person_keys %}
+{%- if not loop.first %}
     union all
-    select 'school_exclusions', source_row, 'upn', upn from stg_school_exclusions
-    union all
-    select 'police_offences', source_row, 'police_ref', police_ref from stg_police_offences
-    union all
-    select 'asb', source_row, 'asb_ref', asb_ref from stg_asb
-    union all
-    select 'benefits', source_row, 'nino', nino from stg_benefits
-    union all
-    select 'local_indicators', source_row, 'upn', upn from stg_local_indicators
-    union all
-    select 'local_indicators', source_row, 'nino', nino from stg_local_indicators
-    union all
-    select 'local_indicators', source_row, 'police_ref', police_ref from stg_local_indicators
-    union all
-    select 'local_indicators', source_row, 'asb_ref', asb_ref from stg_local_indicators
+{%- endif %}
+    select '{{ extract }}' as extract, source_row, '{{ key }}' as key_type, {{ key }} as key_value
+    from stg_{{ extract }}
+{%- endfor %}
 ),
 
 final as (

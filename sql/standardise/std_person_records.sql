@@ -1,61 +1,28 @@
 -- std_person_records: one row per staged person-level source record, in one shape.
 -- record_date is the record's own date, which decides a person's current address
--- (rules.md): term end for school records, disposal for offences, the incident or
--- intervention date for ASB, the claim end (or the as-of date while in payment) for
--- benefits, the recorded date for local indicators; never later than the as-of date.
-with attendance as (
-    select
-        'school_attendance' as extract, a.source_row, a.forename, a.surname, a.date_of_birth,
-        a.gender, a.address, a.postcode, a.uprn,
-        least(t.term_end_date, $as_of::date) as record_date
-    from stg_school_attendance as a
-    left join ref_terms as t using (academic_year, term)
-),
+-- (rules.md), never later than the as-of date; each extract's declaration says which
+-- (schemas/extracts.py, `person`): term end for school records, disposal for offences,
+-- the incident or intervention date for ASB, the claim end (or the as-of date while in
+-- payment) for benefits, the recorded date for local indicators. The extracts come from
+-- their declarations (a Jinja loop below: names only, values stay parameters).
+with unioned as (
+{%- for x in person_extracts %}
+{%- if not loop.first %}
 
-exclusions as (
+    union all
+{% endif %}
     select
-        'school_exclusions' as extract, source_row, null as forename, null as surname,
-        null::date as date_of_birth, null as gender, null as address, null as postcode,
-        null as uprn, start_date as record_date
-    from stg_school_exclusions
-),
-
-offences as (
-    select
-        'police_offences' as extract, source_row, forename, surname, date_of_birth, gender,
-        address, postcode, uprn, disposal_date as record_date
-    from stg_police_offences
-),
-
-asb as (
-    select
-        'asb' as extract, source_row, forename, surname, date_of_birth, gender,
-        address, postcode, uprn, asb_date as record_date
-    from stg_asb
-),
-
-benefits as (
-    select
-        'benefits' as extract, source_row, forename, surname, date_of_birth, gender,
-        address, postcode, uprn,
-        least(coalesce(claim_end_date, $as_of::date), $as_of::date) as record_date
-    from stg_benefits
-),
-
-indicators as (
-    select
-        'local_indicators' as extract, source_row, forename, surname, date_of_birth, gender,
-        address, postcode, uprn, recorded_date as record_date
-    from stg_local_indicators
-),
-
-unioned as (
-    select * from attendance
-    union all select * from exclusions
-    union all select * from offences
-    union all select * from asb
-    union all select * from benefits
-    union all select * from indicators
+        '{{ x.name }}' as extract,
+        s.source_row,
+{%- if x.person.named %}
+        s.forename, s.surname, s.date_of_birth, s.gender, s.address, s.postcode, s.uprn,
+{%- else %}
+        null as forename, null as surname, null::date as date_of_birth, null as gender,
+        null as address, null as postcode, null as uprn,
+{%- endif %}
+        {{ x.person.record_date }} as record_date
+    from stg_{{ x.name }} as s{% if x.person.join %} {{ x.person.join }}{% endif %}
+{%- endfor %}
 ),
 
 final as (
