@@ -142,6 +142,30 @@ def child(folder: Path, out: Path) -> None:
                       "pair_precision": q.pair_precision, "pair_recall": q.pair_recall}))
 
 
+def splink_alone(db: Path) -> None:
+    """Print the seconds splink takes on its own to train on a finished run's profiles
+    and score their blocked pairs: the link step's floor. The same profiles
+    (``link_profiles``), comparisons, blocking rules, training and threshold
+    (``link_model.score``), in a process of its own, so that neither the run's memory
+    nor its caches help or hinder it."""
+    from pipelines import link_model
+    from pipelines.rule_set import load_rule_set
+    from pipelines.runs import DEFAULT_CRITERIA
+
+    with connect(db, read_only=True) as con:
+        profiles = con.execute("select * from work.link_profiles").to_arrow_table()
+    started = time.perf_counter()
+    scores, _ = link_model.score(profiles, load_rule_set(DEFAULT_CRITERIA).linkage)
+    print(json.dumps({"seconds": time.perf_counter() - started, "pairs": scores.num_rows}))
+
+
+def splink_floor(db: Path) -> float:
+    """:func:`splink_alone` in a child process; its seconds."""
+    done = subprocess.run([sys.executable, "-m", "bench.scale", "--splink-alone", str(db)],
+                          check=True, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    return json.loads(done.stdout.splitlines()[-1])["seconds"]
+
+
 def fresh(out: Path) -> Path:
     """``out`` emptied: every size is screened into a new database, a first run. A run
     into a database of earlier runs does more (ids carried on, history appended) in a
@@ -281,6 +305,18 @@ def report(results: list[dict], path: Path) -> None:
         lines.append(f"| {r['size']:,} | {r['rows'] / total:,.0f} | {r['floor']:.1f} | "
                      f"{total / r['floor']:.0f} | {r['store_floor']:.1f} | "
                      f"{total / r['store_floor']:.1f} | {load / r['store_floor']:.2f} |")
+    lines += ["", "The link step against its floor: splink alone training on the same run's "
+              "profiles and scoring their blocked pairs (the same comparisons, blocking rules, "
+              "training and threshold; `link_model.score` in a process of its own, on the last "
+              "run's profiles). The rest of the step is the deterministic passes, clustering "
+              "with its checks, and the ids.", "",
+              "| Households | Link (s) | Splink alone (s) | Link ÷ splink alone |",
+              "|---:|---:|---:|---:|"]
+    for r in results:
+        if r.get("splink_floor"):
+            link = r["figures"]["steps"].get("link", 0)
+            lines.append(f"| {r['size']:,} | {link:.1f} | {r['splink_floor']:.1f} | "
+                         f"{link / r['splink_floor']:.1f} |")
     lines += ["", "Cost per input row (microseconds), by step: a step whose cost grows faster "
               "than its input shows here as a rising figure.", "",
               f"| Households | {steps_header} | Total |", "|" + "---:|" * (len(STEP_GROUPS) + 2)]
@@ -328,9 +364,13 @@ def main() -> None:
                    help="screenings per size: the tables give the median one, and the "
                         "spread of all (default 3)")
     p.add_argument("--child", nargs=2, type=Path, help=argparse.SUPPRESS)
+    p.add_argument("--splink-alone", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
         child(*args.child)
+        return
+    if args.splink_alone:
+        splink_alone(args.splink_alone)
         return
     results = []
     for n, size in enumerate(sorted(args.sizes)):
@@ -342,7 +382,8 @@ def main() -> None:
         figures, peak = median_run(runs)
         result = {"size": size, "rows": rows, "generate": generate_seconds,
                   "floor": floor_seconds, "store_floor": store_seconds, "figures": figures,
-                  "peak_gib": peak, "runs": runs}
+                  "peak_gib": peak, "runs": runs,
+                  "splink_floor": splink_floor(args.work / f"out-{size}" / "familyscreen.duckdb")}
         if n == 0:
             try:
                 result["prefect_overhead"] = prefect_overhead(

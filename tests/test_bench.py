@@ -30,6 +30,9 @@ def test_the_report_divides_by_both_floors_and_by_the_input_rows(tmp_path):
     assert "| 1,000 | 50,000 | 0.5 | 80 | 2.0 | 20.0 | 1.50 |" in rows
     assert ("| 1,000 | 1.50 | 2.00 | 1.00 | 10.00 | 0.50 | 0.50 | 0.50 | 4.00 | 20.00 |"
             in rows)
+    assert "| 1,000 | 20.0 |" not in rows  # no splink floor measured, no floor line
+    report([{**result, "splink_floor": 8.0}], path)
+    assert "| 1,000 | 20.0 | 8.0 | 2.5 |" in path.read_text().splitlines()
 
 
 def test_the_tables_give_the_median_run_and_the_spread_all_of_them(tmp_path):
