@@ -27,6 +27,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -186,10 +187,14 @@ def screen_in_child(folder: Path, out: Path) -> tuple[dict, float]:
     return json.loads(stdout.splitlines()[-1]), usage.ru_maxrss / 2**20
 
 
+def middle(ordered: list) -> Any:
+    """The median of a sorted list (of an even number, the lower of the middle two)."""
+    return ordered[(len(ordered) - 1) // 2]
+
+
 def median_run(runs: list[tuple[dict, float]]) -> tuple[dict, float]:
     """The run of median total time (of an even number, the faster of the middle two)."""
-    ordered = sorted(runs, key=lambda run: run[0]["total"])
-    return ordered[(len(ordered) - 1) // 2]
+    return middle(sorted(runs, key=lambda run: run[0]["total"]))
 
 
 def spread_lines(results: list[dict]) -> list[str]:
@@ -210,7 +215,7 @@ def spread_lines(results: list[dict]) -> list[str]:
         for seconds in ([f["total"] for f, _ in runs],
                         [f["steps"].get("link", 0) for f, _ in runs]):
             ordered = sorted(seconds)
-            median = ordered[(len(ordered) - 1) // 2]
+            median = middle(ordered)
             cells += [f"{ordered[0]:.1f}", f"{median:.1f}", f"{ordered[-1]:.1f}",
                       f"{(ordered[-1] - ordered[0]) / median:.0%}" if median else "–"]
         same = len({(f["persons"], f["families"], f["cohort"]) for f, _ in runs}) == 1

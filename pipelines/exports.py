@@ -20,7 +20,7 @@ import yaml
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from pipelines import SQL_DIR, TEMPLATES_DIR
-from pipelines.db import WORK, quote_ident
+from pipelines.db import WORK, bind, quote_ident, step_sql
 from pipelines.rule_set import RuleSet
 
 FORMULA = r"^[-=+@\t\r]"  # a text cell starting so is one Excel would run as a formula
@@ -115,9 +115,8 @@ def export_declared(con: duckdb.DuckDBPyConnection, name: str, folder: Path,
     declared = OUTPUTS[name]
     if declared["sql"] is None:
         return export_rejects(con, f"{WORK}.rejects", folder / name)
-    sql = (OUTPUTS_DIR / f"{declared['sql']}.sql").read_text(encoding="utf-8")
-    params = {"criteria": criteria} if "$criteria" in sql else None
-    return export_table(con, sql, folder / name, params)
+    sql = step_sql(f"outputs/{declared['sql']}")
+    return export_table(con, sql, folder / name, bind(sql, {"criteria": criteria}))
 
 
 def write_csvs(con: duckdb.DuckDBPyConnection, rules: RuleSet, folder: Path,

@@ -134,16 +134,14 @@ def check_batch(spec: ExtractSpec, as_of: dt.date, raw: pl.DataFrame) -> Checked
     df = preclean(raw, spec)
     found = failures(df, spec, as_of)
     rejecting = found.filter(pl.col("policy") == "reject")
-    rejected_rows = rejecting.get_column("source_row").unique()
-    nulled = found.filter((pl.col("policy") == "null")
-                          & ~pl.col("source_row").is_in(rejected_rows.implode()))
+    kept = ~pl.col("source_row").is_in(rejecting.get_column("source_row").unique().implode())
+    nulled = found.filter((pl.col("policy") == "null") & kept)
     # a nulled date is nulled as parsed too
     nulling = [pl.when(pl.col("source_row").is_in(rows)).then(None).otherwise(pl.col(name))
                .alias(name)
                for column, rows in nulled.group_by("column").agg("source_row").iter_rows()
                for name in (column, ck.parsed(column)) if name in df.columns]
-    out = typed(df.with_columns(nulling)
-                .filter(~pl.col("source_row").is_in(rejected_rows.implode())), spec)
+    out = typed(df.with_columns(nulling).filter(kept), spec)
     upn_warnings = [
         out.filter(pl.col(f"is_{c}_valid").eq(False)).select(
             "source_row", pl.lit(c).alias("column"),

@@ -27,11 +27,13 @@ POSTCODE = r"^([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9][A-Z]{2})$"
 EARLIEST = dt.date(1900, 1, 1)
 
 
-def column_check(test: Test, error: str) -> pa.Check:
-    """A pandera check of one column by ``test``; a missing value passes."""
+def column_check(test: Test, error: str,
+                 reads: Callable[[str], str] = lambda column: column) -> pa.Check:
+    """A pandera check of one column by ``test`` on the column ``reads`` names (the
+    column itself, or its parsed dates: :func:`date_check`); a missing value passes."""
     def check(data: pa.PolarsData) -> pl.LazyFrame:
-        value = pl.col(data.key)
-        return data.lazyframe.select(value.is_null() | test(value).fill_null(False))
+        return data.lazyframe.select(pl.col(data.key).is_null()
+                                     | test(pl.col(reads(data.key))).fill_null(False))
     return pa.Check(check, error=error)
 
 
@@ -44,10 +46,7 @@ def parsed(column: str) -> str:
 def date_check(test: Test, error: str) -> pa.Check:
     """A pandera check of a date column by ``test`` on its parsed dates (null where the
     text is no date); a missing value passes."""
-    def check(data: pa.PolarsData) -> pl.LazyFrame:
-        return data.lazyframe.select(pl.col(data.key).is_null()
-                                     | test(pl.col(parsed(data.key))).fill_null(False))
-    return pa.Check(check, error=error)
+    return column_check(test, error, reads=parsed)
 
 
 def parse_dates(value: pl.Expr) -> pl.Expr:
