@@ -78,6 +78,12 @@ SAME_BUILDING = "l.house_number = r.house_number and l.flat is not distinct from
 # At least two words of the street and town in common, and at least half of the shorter's.
 MOST_WORDS = ("len(list_intersect(l.address_words, r.address_words)) >= greatest(2, "
               "least(len(l.address_words), len(r.address_words)) / 2)")
+# ... or the street and town run together alike (Jaro-Winkler 0.9): a street run into
+# the next word ("STURGESWPLACE") or a word split in two ("VAL LEY") leaves two words in
+# common of six, but changes only a letter or two of the whole. Jaro-Winkler, not an edit
+# distance: on the model's 3,000,000 sampled pairs the edit distance took 20 s, this 0.6.
+CLOSE_TEXT = "jaro_winkler_similarity(l.address_text, r.address_text) >= 0.9"
+ADDRESS_ALIKE = f"({MOST_WORDS} or {CLOSE_TEXT})"
 
 COMPARISONS: list[dict[str, Any]] = [
     {
@@ -140,12 +146,12 @@ COMPARISONS: list[dict[str, Any]] = [
                    "same address and postcode"),
             _level(f"{SAME_BUILDING} and jaro_winkler_similarity(l.street, r.street) >= 0.9",
                    "same address, postcode differs or missing"),
-            _level(f"{SAME_BUILDING} and {MOST_WORDS}",
-                   "same number, most words of the street and town"),
+            _level(f"{SAME_BUILDING} and {ADDRESS_ALIKE}",
+                   "same number, street and town alike"),
             _level("l.postcode = r.postcode", "same postcode"),
             _level("jaro_winkler_similarity(l.street, r.street) >= 0.9",
                    "same street, another number"),
-            _level(MOST_WORDS, "most words of the street and town, another number"),
+            _level(ADDRESS_ALIKE, "street and town alike, another number"),
             _level("l.postcode_sector = r.postcode_sector", "same postcode sector"),
             _level("l.postcode_district = r.postcode_district", "same postcode district"),
             _else(),

@@ -134,7 +134,7 @@ class Linkage(Strict):
 
     accept_probability: float = Field(0.95, gt=0, lt=1)
     review_probability: float = Field(0.5, gt=0, lt=1)
-    strong_probability: float = Field(0.9999, gt=0, lt=1)
+    strong_probability: float = Field(0.999, gt=0, lt=1)
     seed: int = 20121
     u_sample_pairs: int = Field(3_000_000, gt=0)
     min_label_pairs: int = Field(200, ge=0)

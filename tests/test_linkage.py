@@ -46,7 +46,7 @@ def test_model_links_what_exact_rules_miss_and_queues_the_uncertain(first_run):
     queue = first_run.out / "review_queue.csv"
     reader = csv.DictReader(queue.open(encoding="utf-8-sig"))
     rows = list(reader)  # the uncertain pairs a recording error could explain, if any
-    assert all(float(r["match_probability"]) < 0.9999 for r in rows if r["reason"] == "uncertain")
+    assert all(float(r["match_probability"]) < 0.999 for r in rows if r["reason"] == "uncertain")
     assert {"priority", "bears_on", "forename_l", "forename_r", "records_l", "records_r",
             "decision"} <= set(reader.fieldnames or [])
     assert [int(r["priority"]) for r in rows] == sorted(int(r["priority"]) for r in rows)
@@ -74,7 +74,7 @@ def test_no_person_joins_incompatible_dates_of_birth_through_model_links(first_r
                 and strftime(a.dob, '%m%d') = strftime(b.dob, '%m%d')))
         """)
     strong = query(first_run.db, """select count(*) from work.link_edges_final
-        where method = 'probabilistic' and score >= 0.9999""")[0][0]
+        where method = 'probabilistic' and score >= 0.999""")[0][0]
     assert len(bad) <= strong
 
 
@@ -485,6 +485,32 @@ def test_one_name_in_the_others_place_counts_once():
                if any(level["label_for_charts"] == "one name in the other's place"
                       for level in c["comparison_levels"])]
     assert holding == ["forename"]
+
+
+@pytest.mark.parametrize(("left", "right", "alike"), [
+    # a street run into the next word, a word split in two, a town misspelt
+    ("STURGESS PLACE GEROVIN VALLEY LDGE LANDSDALE",
+     "STURGESWPLACE GEROVIN VAL LEY LDGE LANDASLE", True),
+    ("FRANKS PLACE AVENAL WILLETTON", "FRANKSKPLACE AVENAL WILLETTON", True),
+    ("PARK ROAD OXTON BIRKENHEAD", "PARK AVENUE OXTON BIRKENHEAD", True),  # most words
+    ("OAK ROAD OXTON BIRKENHEAD", "ELM GROVE PRENTON BIRKENHEAD", False),
+    ("HATHERSHAW ROAD OXTON", "FAIRHURST ROAD PRENTON", False),
+    ("OAK ROAD OXTON BIRKENHEAD", None, False),  # no address on one side
+])
+def test_street_and_town_alike_by_their_words_or_their_letters(left, right, alike):
+    """The address levels without a postcode to decide: most words in common, or the
+    words run together within Jaro-Winkler 0.9 (as link_record_profiles writes
+    ``address_text``)."""
+    from pipelines import link_model
+
+    con = duckdb.connect()
+    for side, text in (("l", left), ("r", right)):
+        con.execute(f"""create table {side} as select
+            list_distinct(string_split($t::varchar, ' '))::varchar[] as address_words,
+            nullif(replace($t::varchar, ' ', ''), '') as address_text""", {"t": text})
+    (got,) = con.execute(
+        f"select coalesce({link_model.ADDRESS_ALIKE}, false) from l, r").fetchone()
+    assert got is alike
 
 
 def reference_components(n: int, edges: list[tuple[int, int]]) -> list[int]:

@@ -20,6 +20,7 @@ profiles as (
         min(flat) as flat,
         min(street) as street,
         min(address_words) as address_words,
+        min(address_text) as address_text,
         min(key_label) as key_label,
         count(*) as n_records
     from fingerprinted
@@ -55,6 +56,7 @@ final as (
         p.flat,
         p.street,
         p.address_words,
+        p.address_text,
         p.key_label,
         p.n_records
     from profiles as p

@@ -21,7 +21,10 @@ with records as (
         a.street,
         -- the street's and town's words, for the model's address comparison
         list_distinct(list_filter(string_split(concat_ws(' ', a.street, a.locality), ' '),
-            w -> w <> '')) as address_words
+            w -> w <> '')) as address_words,
+        -- the same words as written, run together: a street run into the next word
+        -- ("STURGESWPLACE") or a word split in two ("VAL LEY") is a few edits apart
+        nullif(replace(concat_ws(' ', a.street, a.locality), ' ', ''), '') as address_text
     from std_person_records as r
     join link_det_clusters as c using (record_id)
     left join std_addresses as a
