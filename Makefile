@@ -79,7 +79,7 @@ bench-validate: $(STAMP)
 # Linkage through the pipeline on the public FEBRL1-4 benchmarks, recast as council
 # extracts with no shared identifier and no postcode (precision, recall, F1, blocking recall).
 febrl: $(STAMP)
-	$(BIN)/python -m bench.febrl
+	$(BIN)/python -m bench.febrl --write
 
 clean:
 	rm -rf $(VENV) out serve .prefect .pytest_cache bench/work
