@@ -297,7 +297,7 @@ def candidates_sql(rules: list[str]) -> str:
     only), different deterministic clusters, each rule as written (rules are code, not
     values)."""
     per_rule = [f"""select l.unique_id as unique_id_l, r.unique_id as unique_id_r
-        from work.link_profiles as l join work.link_profiles as r
+        from profiles as l join profiles as r
             on ({rule}) and l.unique_id < r.unique_id and l.cluster_id <> r.cluster_id"""
                 for rule in rules]
     return "create or replace temp table candidates as " + "\nunion\n".join(per_rule)
@@ -309,8 +309,10 @@ def classify(con: duckdb.DuckDBPyConnection, truth: pd.DataFrame) -> None:
     its ``outcome``)."""
     con.register("truth", truth)
     con.execute(RECORD_PROFILE)
-    rules = link_model.blocking_rules(
-        link_model.share_without_postcode(con, "work.link_profiles"))
+    con.execute("create or replace temp table profiles as select * from work.link_profiles")
+    rules = link_model.blocking_rules(link_model.share_without_postcode(con, "profiles"))
+    if link_model.RARE_WORD_RULE in rules:
+        link_model.add_rare_words(con, "profiles")
     con.execute(candidates_sql(rules))
     con.execute(TRUE_PAIRS)
 

@@ -6,9 +6,10 @@ identifier, no postcode), linked by splink alone with its library's textbook set
 ``NameComparison`` for each name, ``DateOfBirthComparison``, Jaro–Winkler levels on the
 address line, blocking on a full name, on the date of birth, on a name with the birth
 year, on the address line and on the first two letters of both names (generous: the
-first four alone left FEBRL4's recall at 0.95), u by random sampling, m and the prior by expectation maximisation. FEBRL4's two
-files are linked to each other only (``link_only``: no duplicates within a file), the
-setting most favourable to splink; FEBRL1-3 are deduplicated.
+first four alone left FEBRL4's recall at 0.95), u by random sampling, m and the prior by
+expectation maximisation. FEBRL4's two files are linked to each other only
+(``link_only``: no duplicates within a file), the setting most favourable to splink;
+FEBRL1-3 are deduplicated.
 
 Grain of the scores: pairs of records, as for :mod:`bench.febrl`, but without clustering:
 a pair scoring at least the threshold is a link. Reported at a match probability of 0.5
@@ -81,7 +82,8 @@ def score(name: str) -> tuple[dict[str, float], float]:
     started = time.perf_counter()
     db_api = DuckDBAPI(connection=con)
     if link_type == "link_only":
-        inputs = [db_api.register(frame[frame["source_dataset"] == s].drop(columns=["entity", "source_dataset"]),
+        columns = ["entity", "source_dataset"]
+        inputs = [db_api.register(frame[frame["source_dataset"] == s].drop(columns=columns),
                                   dataset_display_name=s)
                   for s in sorted(frame["source_dataset"].unique())]
         linker = Linker(inputs, settings(link_type), log_level=logging.ERROR)

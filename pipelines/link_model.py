@@ -19,6 +19,7 @@ run database; the profiles go in and the scores come back as Arrow tables.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from pathlib import Path
@@ -236,14 +237,52 @@ ADDRESS_LINE_RULES = [
     "l.house_number = r.house_number and l.dob_year = r.dob_year "
     "and l.dob_month = r.dob_month",
 ]
+# ... and one more for a true pair whose street was rewritten too ("STUDLEY STEET, ROSE
+# AVLE" and "STUDLEY STREET, ROSE VATE"; "8 FAWKNER STREET, EMERALD AGRIGULTURAL COLLEGE"
+# and "8 EMERALD AGRIGLUTURAL COLLEGE, FAWKNER STREET"): a rare word of the address in
+# common (of four letters or more, in at most RARE_WORD_PROFILES identities: a house
+# name, a rare street or town) with the initial of a name or the birth year. The cap
+# bounds the rule's pairs: never more than RARE_WORD_PROFILES² per word, whatever the
+# population. splink joins it on the words one by one (EXPLODED).
+RARE_WORD_PROFILES = 20
+RARE_WORD_SHARED = "len(list_intersect(l.rare_words, r.rare_words)) > 0"
+RARE_WORD_ALIKE = ("(left(l.forename, 1) = left(r.forename, 1) "
+                   "or left(l.surname, 1) = left(r.surname, 1) or l.dob_year = r.dob_year)")
+RARE_WORD_RULE = f"{RARE_WORD_SHARED} and {RARE_WORD_ALIKE}"
+EXPLODED = {RARE_WORD_RULE: (f"l.rare_words = r.rare_words and {RARE_WORD_ALIKE}",
+                             ["rare_words"])}
 # The share of identities without a postcode from which ADDRESS_LINE_RULES join.
 ADDRESS_LINE_FROM = 0.5
 
 
 def blocking_rules(share_without_postcode: float) -> list[str]:
-    """The rules for a population of which ``share_without_postcode`` has no postcode."""
-    return BLOCKING_RULES + (ADDRESS_LINE_RULES if share_without_postcode
+    """The rules for a population of which ``share_without_postcode`` has no postcode,
+    each a condition on two profiles ``l`` and ``r`` (``rare_words`` from
+    :func:`add_rare_words` where the address-line rules join)."""
+    return BLOCKING_RULES + ([*ADDRESS_LINE_RULES, RARE_WORD_RULE] if share_without_postcode
                              >= ADDRESS_LINE_FROM else [])
+
+
+def add_rare_words(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Give ``table``'s profiles ``rare_words``: their address words of four letters or
+    more that at least two and at most RARE_WORD_PROFILES profiles hold (sorted; null
+    when none)."""
+    con.execute(f"""
+        create or replace temp table __rare_words as
+        with words as (
+            select distinct unique_id, unnest(address_words) as word from {table}
+        ),
+        rare as (
+            select word from words where length(word) >= 4
+            group by word having count(*) between 2 and $cap
+        )
+        select unique_id, list(word order by word) as rare_words
+        from words semi join rare using (word)
+        group by unique_id""", {"cap": RARE_WORD_PROFILES})
+    con.execute(f"alter table {table} add column rare_words varchar[]")
+    con.execute(f"""update {table} set rare_words = w.rare_words from __rare_words as w
+        where w.unique_id = {table}.unique_id""")
+    con.execute("drop table __rare_words")
 
 
 def share_without_postcode(con: duckdb.DuckDBPyConnection, table: str) -> float:
@@ -276,6 +315,16 @@ EMPTY = pa.schema([("unique_id_l", pa.string()), ("unique_id_r", pa.string()),
                    *((c, pa.float64()) for c in WEIGHT_COLUMNS)])
 
 
+def _splink_rule(rule: str) -> str | dict[str, Any]:
+    """A blocking rule as splink takes it: within different clusters only, and joined on
+    an array's items one by one where :data:`EXPLODED` says so."""
+    within = " and l.cluster_id <> r.cluster_id"
+    if rule in EXPLODED:
+        condition, arrays = EXPLODED[rule]
+        return {"blocking_rule": condition + within, "arrays_to_explode": arrays}
+    return rule + within
+
+
 def settings(rules: list[str]) -> SettingsCreator:
     """The model's structure, blocking by ``rules``; its parameters are estimated on each
     run's data."""
@@ -284,8 +333,7 @@ def settings(rules: list[str]) -> SettingsCreator:
         "unique_id_column_name": "unique_id",
         "comparisons": COMPARISONS,
         # profiles of one cluster are one person already: never compared
-        "blocking_rules_to_generate_predictions": [
-            f"{rule} and l.cluster_id <> r.cluster_id" for rule in rules],
+        "blocking_rules_to_generate_predictions": [_splink_rule(rule) for rule in rules],
         "retain_intermediate_calculation_columns": True,
         "retain_matching_columns": False,
         "additional_columns_to_retain": ["cluster_id"],
@@ -359,6 +407,8 @@ def score(profiles: pa.Table | pa.RecordBatchReader, config: Linkage,
         con.unregister("__profiles")
         labels = n_label_pairs(con, "profiles")
         rules = blocking_rules(share_without_postcode(con, "profiles"))
+        if RARE_WORD_RULE in rules or "rare_words" in json.dumps(stored or {}):
+            add_rare_words(con, "profiles")
         (n_profiles, n_prior) = con.execute(f"""select (select count(*) from profiles),
             (select count(*) from profiles as l join profiles as r
                 on {PRIOR_RULES[0]} and l.unique_id < r.unique_id)""").fetchone()

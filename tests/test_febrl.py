@@ -2,11 +2,12 @@
 council extracts with no shared identifier and no postcode, and the figures measured on
 them held as floors, so a change that links worse fails here.
 
-Floors are the figures measured on 2026-12-02 less a small margin (FEBRL1: precision
-1.0000, recall 0.9720, F1 0.9858, blocking recall 0.9980; FEBRL3: precision 1.0000,
-recall 0.9310, F1 0.9643, blocking recall 0.9902). Before the address-line blocking
+Floors are the figures measured on 2026-12-06 less a small margin (FEBRL1: precision
+1.0000, recall 0.9780, F1 0.9889, blocking recall 1.0000; FEBRL3: precision 1.0000,
+recall 0.9651, F1 0.9823, blocking recall 0.9969). Before the address-line blocking
 rules and the address compared as words they were FEBRL1 recall 0.4220 (F1 0.5935; too
-few identities then to train the model) and FEBRL3 recall 0.7759 (F1 0.8738).
+few identities then to train the model) and FEBRL3 recall 0.7759 (F1 0.8738); before the
+rare-word rule, blocking recall 0.9980 and 0.9902.
 """
 
 from __future__ import annotations
@@ -58,15 +59,15 @@ def test_febrl1_through_the_pipeline(tmp_path):
     q = febrl.evaluate("febrl1", keep=tmp_path)
     assert (q.n_records, q.true_pairs) == (1000, 500)
     assert q.precision >= 0.995, q
-    assert q.recall >= 0.965, q
-    assert q.f1 >= 0.98, q
-    assert q.blocking_recall >= 0.995, q
+    assert q.recall >= 0.97, q
+    assert q.f1 >= 0.985, q
+    assert q.blocking_recall >= 0.998, q
     assert q.recall <= q.blocking_recall  # no third records to link through in FEBRL1
     assert q.candidate_pairs_per_record < 5, q  # blocking that grew out of bounds
     truth = febrl.recast("febrl1", tmp_path / "again")
     outcomes = febrl.outcomes(tmp_path / "out" / "familyscreen.duckdb.running", truth)
     assert sum(outcomes.values()) == q.true_pairs and outcomes["linked"] == q.true_positives
-    assert outcomes["not compared"] == q.true_pairs - q.blocked_true_pairs
+    assert outcomes.get("not compared", 0) == q.true_pairs - q.blocked_true_pairs
     missed = febrl.missed_pairs(tmp_path / "out" / "familyscreen.duckdb.running", truth, n=5)
     assert len(missed) == 5 and all(m["outcome"] != "linked" for m in missed)
 
@@ -75,7 +76,7 @@ def test_febrl3_through_the_pipeline():
     q = febrl.evaluate("febrl3")
     assert (q.n_records, q.true_pairs) == (5000, 6538)
     assert q.precision >= 0.995, q
-    assert q.recall >= 0.925, q
-    assert q.f1 >= 0.96, q
-    assert q.blocking_recall >= 0.985, q
+    assert q.recall >= 0.96, q
+    assert q.f1 >= 0.978, q
+    assert q.blocking_recall >= 0.995, q
     assert q.candidate_pairs_per_record < 5, q

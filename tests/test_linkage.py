@@ -581,11 +581,11 @@ def blocked(left: dict, right: dict, share_without_postcode: float) -> bool:
             year(d) as dob_year, month(d) as dob_month, day(d) as dob_day,
             $postcode::varchar as postcode, split_part($postcode, ' ', 1) as postcode_district,
             $number::varchar as house_number, null::varchar as flat,
-            $street::varchar as street
+            $street::varchar as street, $rare::varchar[] as rare_words
             from (select $dob::date as d)""", {
             "forename": p.get("forename"), "surname": p.get("surname"), "dob": p.get("dob"),
             "postcode": p.get("postcode"), "number": p.get("number"),
-            "street": p.get("street")})
+            "street": p.get("street"), "rare": p.get("rare_words")})
     rules = link_model.blocking_rules(share_without_postcode)
     either = " or ".join(f"coalesce({rule}, false)" for rule in rules)
     (one_way,) = con.execute(f"select {either} from l, r").fetchone()
@@ -613,6 +613,19 @@ HOME = {"number": "61", "street": "CARNEGIE CRESCENT"}
     ({"forename": "DAISY", "surname": "DARWELL", "dob": "2012-06-01", **HOME},
      {"forename": "OWEN", "surname": "HUGHES", "dob": "1971-07-08", "number": "3",
       "street": "ELM ROAD"}, False),
+    # name, date of birth and street all rewritten: a rare word and an initial in common
+    ({"forename": "JACOBIE", "surname": "TILLEQ", "street": "STUDLEY STEET",
+      "rare_words": ["RIVERWOOD", "STUDLEY"]},
+     {"forename": "JACOB", "surname": "MOODY", "street": "STUDLEY STREET", "number": "4",
+      "rare_words": ["RIVERWOOD", "STUDLEY"]}, True),
+    ({"forename": "JACOBIE", "surname": "TILLEQ", "street": "STUDLEY STEET"},  # no rare word
+     {"forename": "JACOB", "surname": "MOODY", "street": "STUDLEY STREET", "number": "4"},
+     False),
+    # the same rare words, nothing else: two people of one estate
+    ({"forename": "JACOBIE", "surname": "TILLEQ", "dob": "1990-01-01",
+      "street": "STUDLEY STEET", "rare_words": ["RIVERWOOD", "STUDLEY"]},
+     {"forename": "BLAKE", "surname": "MOODY", "dob": "1971-07-08",
+      "street": "STUDLEY STREET", "number": "4", "rare_words": ["RIVERWOOD"]}, False),
 ])
 def test_without_postcodes_the_address_line_finds_one_person(left, right, found):
     """Sources that give no identifier and no postcode (a benchmark recast as council
@@ -644,6 +657,28 @@ def test_in_a_postcoded_population_the_address_line_rules_stay_out(left, right):
     assert not blocked(left, right, share_without_postcode=0.15)
     assert link_model_rules(0.49) == link_model_rules(0.0)
     assert len(link_model_rules(0.5)) > len(link_model_rules(0.49))
+
+
+def test_rare_words_are_shared_by_two_to_twenty_identities_of_four_letters_or_more():
+    """The rare-word rule's words: a word of one identity blocks nothing, one of more
+    than RARE_WORD_PROFILES would bring pairs that grow with the population, and short
+    words ("ST", "14") say little."""
+    from pipelines import link_model
+
+    assert link_model.RARE_WORD_PROFILES == 20
+    con = duckdb.connect()
+    con.execute("""create table profiles as
+        select 'p' || i as unique_id,
+            ['BIRKENHEAD', 'ST'] || case when i <= 20 then ['OXTON'] else [] end
+                || case when i <= 21 then ['CLAUGHTON'] else [] end
+                || case when i <= 2 then ['ROSE', 'COTTAGE', 'ELM'] else [] end
+                || case when i = 1 then ['LONELY'] else [] end as address_words
+        from range(1, 31) as t(i)""")
+    link_model.add_rare_words(con, "profiles")
+    words = dict(con.execute("select unique_id, rare_words from profiles").fetchall())
+    assert words["p1"] == ["COTTAGE", "OXTON", "ROSE"]  # not LONELY, ELM, CLAUGHTON
+    assert words["p3"] == ["OXTON"]
+    assert words["p21"] is None and words["p30"] is None
 
 
 def link_model_rules(share: float) -> list[str]:
