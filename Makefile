@@ -63,11 +63,12 @@ sample: $(STAMP)
 # Scale benchmark: screens generated boroughs (50,000 and 1,000,000 households by default;
 # BENCH_SIZES="50000 200000" to choose), each BENCH_RUNS times, and writes
 # bench/results.md (the median run, and the spread). Extracts are kept in bench/work/ so
-# a second run skips generation.
+# a second run skips generation. Then the public FEBRL benchmarks (make febrl).
 BENCH_SIZES ?= 50000 1000000
 BENCH_RUNS ?= 3
 bench: $(STAMP)
 	$(BIN)/python -m bench.scale --sizes $(BENCH_SIZES) --runs $(BENCH_RUNS)
+	$(BIN)/python -m bench.febrl --write
 
 # Validation of the school census through pandas (as the pipeline) and through pandera's
 # Ibis backend in DuckDB, on a run database after its load step (DB=...).
