@@ -15,7 +15,7 @@ Grain of the scores: pairs of records, as for :mod:`bench.febrl`, but without cl
 a pair scoring at least the threshold is a link. Reported at a match probability of 0.5
 (what a user reading splink's output would take as "a match") and at the threshold that
 gives splink its best F1 on the benchmark's own truth (which no user has): the pipeline is
-compared with both in bench/results.md.
+compared with both in bench/febrl_results.md.
 
 ``python -m bench.splink_plain`` prints one line per benchmark.
 """
@@ -38,7 +38,8 @@ THRESHOLD = 0.5
 
 def records(name: str) -> pd.DataFrame:
     """The benchmark's records with the fields the pipeline sees, as written (lower case,
-    FEBRL's own), ``source`` (``a`` or ``b`` for FEBRL4) and ``entity`` (the truth)."""
+    FEBRL's own), ``source_dataset`` (the extract :func:`bench.febrl.febrl` puts the
+    record in: FEBRL4's two files are two extracts) and ``entity`` (the truth)."""
     frame = febrl.febrl(name)
     out = pd.DataFrame({
         "unique_id": frame["rec_id"],
@@ -116,7 +117,7 @@ def score(name: str) -> tuple[dict[str, float], float]:
         r = tp / true_pairs
         return p, r, (2 * p * r / (p + r) if p + r else 0.0)
 
-    best = max((round(t, 3) for t in scored["match_probability"].unique()),
+    best = max({round(t, 3) for t in scored["match_probability"]},
                key=lambda t: f1(t)[2], default=THRESHOLD)
     p, r, f = f1(THRESHOLD)
     bp, br, bf = f1(best)

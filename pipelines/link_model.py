@@ -19,7 +19,6 @@ run database; the profiles go in and the scores come back as Arrow tables.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from pathlib import Path
@@ -136,9 +135,10 @@ COMPARISONS: list[dict[str, Any]] = [
     {
         # One comparison for where the person lives: postcode and address measure the
         # same thing, and scoring them apart would count one agreement twice. The address
-        # is compared as its number and street, then as its words (street and town): a
-        # street run into the next word ("FRANKSKPLACE") or a town misspelt still shares
-        # most of them, where there is no postcode to say so.
+        # is compared as its number and street, then as its words (street and town) or
+        # those words run together (ADDRESS_ALIKE): a street run into the next word
+        # ("FRANKSKPLACE") or a town misspelt still shares most of them, or most of their
+        # letters, where there is no postcode to say so.
         "output_column_name": "location",
         "comparison_levels": [
             _level("(l.postcode is null and l.street is null) "
@@ -242,8 +242,8 @@ ADDRESS_LINE_RULES = [
 # and "8 EMERALD AGRIGLUTURAL COLLEGE, FAWKNER STREET"): a rare word of the address in
 # common (of four letters or more, in at most RARE_WORD_PROFILES identities: a house
 # name, a rare street or town) with the initial of a name or the birth year. The cap
-# bounds the rule's pairs: never more than RARE_WORD_PROFILES² per word, whatever the
-# population. splink joins it on the words one by one (EXPLODED).
+# bounds the rule's pairs: at most 190 a word (20 × 19 / 2), whatever the population.
+# splink joins it on the words one by one (EXPLODED).
 RARE_WORD_PROFILES = 20
 RARE_WORD_SHARED = "len(list_intersect(l.rare_words, r.rare_words)) > 0"
 RARE_WORD_ALIKE = ("(left(l.forename, 1) = left(r.forename, 1) "
@@ -258,31 +258,45 @@ ADDRESS_LINE_FROM = 0.5
 def blocking_rules(share_without_postcode: float) -> list[str]:
     """The rules for a population of which ``share_without_postcode`` has no postcode,
     each a condition on two profiles ``l`` and ``r`` (``rare_words`` from
-    :func:`add_rare_words` where the address-line rules join)."""
+    :func:`with_rare_words` where the address-line rules join). The rare-word rule comes
+    last: splink leaves out of each rule the pairs of the rules before it, and writes an
+    exploded rule's part of that as false, so a rule after it would bring its pairs
+    again."""
     return BLOCKING_RULES + ([*ADDRESS_LINE_RULES, RARE_WORD_RULE] if share_without_postcode
                              >= ADDRESS_LINE_FROM else [])
 
 
-def add_rare_words(con: duckdb.DuckDBPyConnection, table: str) -> None:
-    """Give ``table``'s profiles ``rare_words``: their address words of four letters or
-    more that at least two and at most RARE_WORD_PROFILES profiles hold (sorted; null
-    when none)."""
+def with_rare_words(con: duckdb.DuckDBPyConnection, source: str, target: str,
+                    temp: bool = False) -> None:
+    """``target``: ``source``'s profiles in ``unique_id`` order with ``rare_words``, their
+    address words of four letters or more that at least two and at most
+    RARE_WORD_PROFILES profiles hold (sorted; null when none). ``target`` may be
+    ``source``."""
     con.execute(f"""
-        create or replace temp table __rare_words as
+        create or replace {"temp " if temp else ""}table {target} as
         with words as (
-            select distinct unique_id, unnest(address_words) as word from {table}
+            select distinct unique_id, unnest(address_words) as word from {source}
         ),
         rare as (
             select word from words where length(word) >= 4
             group by word having count(*) between 2 and $cap
+        ),
+        rare_words as (
+            select unique_id, list(word order by word) as rare_words
+            from words semi join rare using (word)
+            group by unique_id
         )
-        select unique_id, list(word order by word) as rare_words
-        from words semi join rare using (word)
-        group by unique_id""", {"cap": RARE_WORD_PROFILES})
-    con.execute(f"alter table {table} add column rare_words varchar[]")
-    con.execute(f"""update {table} set rare_words = w.rare_words from __rare_words as w
-        where w.unique_id = {table}.unique_id""")
-    con.execute("drop table __rare_words")
+        select p.*, w.rare_words
+        from {source} as p left join rare_words as w using (unique_id)
+        order by p.unique_id""", {"cap": RARE_WORD_PROFILES})
+
+
+def uses_rare_words(rules: list[str], stored: dict[str, Any] | None) -> bool:
+    """Whether the rules to block by, or a stored model's, join on ``rare_words``."""
+    stored_rules = (stored or {}).get("blocking_rules_to_generate_predictions", [])
+    return RARE_WORD_RULE in rules if stored is None else any(
+        "rare_words" in (rule.get("arrays_to_explode") or [])
+        for rule in stored_rules if isinstance(rule, dict))
 
 
 def share_without_postcode(con: duckdb.DuckDBPyConnection, table: str) -> float:
@@ -407,8 +421,8 @@ def score(profiles: pa.Table | pa.RecordBatchReader, config: Linkage,
         con.unregister("__profiles")
         labels = n_label_pairs(con, "profiles")
         rules = blocking_rules(share_without_postcode(con, "profiles"))
-        if RARE_WORD_RULE in rules or "rare_words" in json.dumps(stored or {}):
-            add_rare_words(con, "profiles")
+        if uses_rare_words(rules, stored):
+            with_rare_words(con, "profiles", "profiles")
         (n_profiles, n_prior) = con.execute(f"""select (select count(*) from profiles),
             (select count(*) from profiles as l join profiles as r
                 on {PRIOR_RULES[0]} and l.unique_id < r.unique_id)""").fetchone()

@@ -23,7 +23,8 @@ with records as (
         list_distinct(list_filter(string_split(concat_ws(' ', a.street, a.locality), ' '),
             w -> w <> '')) as address_words,
         -- the same words as written, run together: a street run into the next word
-        -- ("STURGESWPLACE") or a word split in two ("VAL LEY") is a few edits apart
+        -- ("STURGESWPLACE") or a word split in two ("VAL LEY") stays alike letter by
+        -- letter (Jaro-Winkler) though its words differ
         nullif(replace(concat_ws(' ', a.street, a.locality), ' ', ''), '') as address_text
     from std_person_records as r
     join link_det_clusters as c using (record_id)
