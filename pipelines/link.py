@@ -9,7 +9,9 @@
    (``match_decisions.csv``) win over the model.
 3. Clustering checks for chaining: a cluster the model's links made implausible (two
    identifiers of one system, dates of birth that differ beyond a swap or a slip, a pair
-   a person rejected) loses its weak model links (``sql/link/link_splits.sql``).
+   a person rejected) loses its weak model links (``sql/link/link_splits.sql``); one
+   split for its dates of birth alone keeps those that join no conflicting dates
+   (:func:`keep_compatible`).
 4. Ids persist across runs (:data:`ID_STEPS`): a person keeps their id while their
    records still link the same way; a merge keeps the oldest id, a split leaves it on
    the larger part, and ``person_lineage`` records what became of every id, and why.
@@ -108,6 +110,65 @@ def connected_components(con: duckdb.DuckDBPyConnection, edges: str, out: str) -
     return int(np.unique(labels).size)
 
 
+def keep_compatible(con: duckdb.DuckDBPyConnection, strong_probability: float) -> int:
+    """``link_dob_split_out``: one row per weak model link (below ``strong_probability``)
+    that a cluster split for its dates of birth alone loses (``link_splits``).
+
+    Not every weak link of such a cluster: its deterministic, reviewer and strong links
+    stand, then its weak links are added best first (by score, then record ids), each
+    kept unless it would join two dates of birth that no recording error explains
+    (``dob_compatible``). A person written four times alike and once with a rewritten
+    date keeps the four together, where dropping every weak link had left them apart; a
+    parent and a child of one name still stay two. Returns the links taken out.
+    """
+    edges = con.execute(f"""
+        select e.record_id_l, e.record_id_r,
+            e.method = 'probabilistic' and e.score < $strong as weak
+        from {WORK}.link_edges_draft as e
+        join {WORK}.link_cluster_draft as c on c.record_id = e.record_id_l
+        join {WORK}.link_splits as s using (cluster_id)
+        where not s.drop_strong
+        order by weak, e.score desc, e.record_id_l, e.record_id_r""",
+                        {"strong": strong_probability}).fetchall()
+    members = f"""select c.cluster_id, r.record_id, r.date_of_birth as dob
+        from {WORK}.link_cluster_draft as c
+        join {WORK}.link_splits as s using (cluster_id)
+        join {WORK}.std_person_records as r using (record_id)
+        where not s.drop_strong and r.date_of_birth is not null"""
+    dobs = {record: {dob} for (_, record, dob) in con.execute(members).fetchall()}
+    conflicts = set(con.execute(f"""
+        with d as (select distinct cluster_id, dob from ({members}))
+        select a.dob, b.dob from d as a join d as b
+            on a.cluster_id = b.cluster_id and a.dob < b.dob
+        where not {WORK}.dob_compatible(a.dob, b.dob)""").fetchall())
+    parent: dict[str, str] = {}
+
+    def root(record: str) -> str:
+        while parent.get(record, record) != record:
+            record = parent[record]
+        return record
+
+    def conflict(a: str, b: str) -> bool:
+        return any((min(x, y), max(x, y)) in conflicts
+                   for x in dobs.get(a, ()) for y in dobs.get(b, ()))
+
+    out = []
+    for left, right, weak in edges:
+        a, b = root(left), root(right)
+        if a == b:
+            continue
+        if weak and conflict(a, b):
+            out.append((left, right))
+            continue
+        parent[b] = a
+        dobs[a] = dobs.get(a, set()) | dobs.pop(b, set())
+    con.register("__out", pa.table({"record_id_l": pa.array([o[0] for o in out], pa.string()),
+                                    "record_id_r": pa.array([o[1] for o in out], pa.string())}))
+    con.execute(f"create or replace table {WORK}.link_dob_split_out as select * from __out")
+    con.unregister("__out")
+    return len(out)
+
+
 def score_pairs(con: duckdb.DuckDBPyConnection, config: Linkage,
                 stored_model: dict[str, Any] | None = None) -> dict[str, int]:
     """``link_scores`` from the probabilistic model over ``link_profiles`` (trained on
@@ -162,8 +223,10 @@ def link(con: duckdb.DuckDBPyConnection, as_of: str, previous_run_id: str | None
     counts |= run_steps(con, ["link/link_candidates", "link/link_edges_draft"], thresholds)
     counts["link_cluster_draft"] = connected_components(con, "link_edges_draft",
                                                         "link_cluster_draft")
-    counts |= run_steps(con, ["link/link_splits", "link/link_edges_split_out",
-                              "link/link_edges_final", "link/review_queue"], thresholds)
+    counts |= run_steps(con, ["link/link_splits"])
+    counts["link_dob_split_out"] = keep_compatible(con, config.strong_probability)
+    counts |= run_steps(con, ["link/link_edges_split_out", "link/link_edges_final",
+                              "link/review_queue"])
     counts["link_clusters"] = connected_components(con, "link_edges_final", "link_clusters")
     con.execute("drop table __nodes")
     params = {

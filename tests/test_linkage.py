@@ -208,24 +208,56 @@ def test_accept_threshold_boundary(con):
     assert bands == {"b": "linked", "c": "review"}
 
 
-def test_strong_threshold_boundary_in_a_split_cluster(con):
-    """In a cluster split for differing dates of birth, a model link at exactly the strong
-    probability stays and one just below goes; deterministic links always stay."""
+def test_a_cluster_split_for_its_dates_keeps_the_weak_links_that_join_no_conflict(con):
+    """Cluster A: Ann (1950) written twice and once with a rewritten date (1907), and once
+    without a date. Her weak links are added best first: a-b (dates agree) stays, b-c
+    (1950 with 1907) goes, c-d (no date) stays, a-d (now 1950 with 1907) goes. Before,
+    every weak link of the cluster went and Ann was four people. Cluster P: a model link
+    at exactly the strong probability stays though its dates conflict, one just below
+    goes, a deterministic link always stays."""
     from pipelines.db import run_steps
+    from pipelines.link import keep_compatible
 
     con.execute("""
+        create table work.std_person_records as select * from (values
+            ('a', date '1950-01-01'), ('b', date '1950-01-01'), ('c', date '1907-05-05'),
+            ('d', null), ('p', date '1950-01-01'), ('q', date '1907-05-05'),
+            ('r', date '1907-05-05'), ('s', date '1907-05-05'))
+            as t(record_id, date_of_birth);
         create table work.link_edges_draft as select * from (values
-            ('a', 'b', 'probabilistic', 0.9999), ('a', 'c', 'probabilistic', 0.99989),
-            ('a', 'd', 'name_dob', 1.0))
+            ('a', 'b', 'probabilistic', 0.99), ('b', 'c', 'probabilistic', 0.98),
+            ('c', 'd', 'probabilistic', 0.97), ('a', 'd', 'probabilistic', 0.96),
+            ('p', 'q', 'probabilistic', 0.999), ('p', 'r', 'probabilistic', 0.99899),
+            ('p', 's', 'name_dob', 1.0))
             as t(record_id_l, record_id_r, method, score);
+        create table work.link_cluster_draft as select record_id,
+            case when record_id < 'p' then 'a' else 'p' end as cluster_id
+            from work.std_person_records;
+        create table work.link_splits as
+            select unnest(['a', 'p']) as cluster_id, false as drop_strong""")
+    assert keep_compatible(con, 0.999) == 3
+    run_steps(con, ["link/link_edges_split_out", "link/link_edges_final"])
+    kept = set(con.execute(
+        "select record_id_l || record_id_r from work.link_edges_final").fetchall())
+    assert kept == {("ab",), ("cd",), ("pq",), ("ps",)}
+
+
+def test_a_cluster_with_two_identifiers_of_one_system_loses_every_model_link(con):
+    from pipelines.db import run_steps
+    from pipelines.link import keep_compatible
+
+    con.execute("""
+        create table work.std_person_records as select * from (values
+            ('a', date '1950-01-01'), ('b', date '1950-01-01'))
+            as t(record_id, date_of_birth);
+        create table work.link_edges_draft as select * from (values
+            ('a', 'b', 'probabilistic', 0.99999)) as t(record_id_l, record_id_r, method, score);
         create table work.link_cluster_draft as
-            select unnest(['a', 'b', 'c', 'd']) as record_id, 'a' as cluster_id;
-        create table work.link_splits as select 'a' as cluster_id, false as drop_strong""")
-    run_steps(con, ["link/link_edges_split_out", "link/link_edges_final"],
-              {"strong_probability": 0.9999})
-    kept = {r for (r,) in con.execute(
-        "select record_id_r from work.link_edges_final where record_id_l = 'a'").fetchall()}
-    assert kept == {"b", "d"}
+            select unnest(['a', 'b']) as record_id, 'a' as cluster_id;
+        create table work.link_splits as select 'a' as cluster_id, true as drop_strong""")
+    assert keep_compatible(con, 0.999) == 0
+    run_steps(con, ["link/link_edges_split_out", "link/link_edges_final"])
+    assert con.execute("select count(*) from work.link_edges_final").fetchone() == (0,)
 
 
 def test_review_queue_priority_is_what_a_decision_could_change_in_the_cohort(con):

@@ -1,8 +1,9 @@
 -- link_splits: one row per draft cluster that the model's links made implausible, with
 -- why. A draft cluster holding two different identifiers of one system (two UPNs, say)
 -- or a pair a person rejected loses all its model links; one holding dates of birth that
--- differ by more than a day/month swap or one digit keeps only its strong model links
--- (at least the strong threshold). Deterministic and reviewer links always stay. Only
+-- differ by more than a day/month swap or one digit keeps its strong model links (at
+-- least the strong threshold) and those weak ones that join no such dates
+-- (pipelines.link.keep_compatible). Deterministic and reviewer links always stay. Only
 -- clusters joined by at least one model link are listed.
 with members as (
     select c.cluster_id, r.record_id, r.date_of_birth
