@@ -130,17 +130,20 @@ def keep_compatible(con: duckdb.DuckDBPyConnection, strong_probability: float) -
         where not s.drop_strong
         order by weak, e.score desc, e.record_id_l, e.record_id_r""",
                         {"strong": strong_probability}).fetchall()
-    members = f"""select c.cluster_id, r.record_id, r.date_of_birth as dob
+    con.execute(f"""create or replace temp table __dated as
+        select c.cluster_id, r.record_id, r.date_of_birth as dob
         from {WORK}.link_cluster_draft as c
         join {WORK}.link_splits as s using (cluster_id)
         join {WORK}.std_person_records as r using (record_id)
-        where not s.drop_strong and r.date_of_birth is not null"""
-    dobs = {record: {dob} for (_, record, dob) in con.execute(members).fetchall()}
+        where not s.drop_strong and r.date_of_birth is not null""")
+    dobs = {record: {dob} for (record, dob) in
+            con.execute("select record_id, dob from __dated").fetchall()}
     conflicts = set(con.execute(f"""
-        with d as (select distinct cluster_id, dob from ({members}))
+        with d as (select distinct cluster_id, dob from __dated)
         select a.dob, b.dob from d as a join d as b
             on a.cluster_id = b.cluster_id and a.dob < b.dob
         where not {WORK}.dob_compatible(a.dob, b.dob)""").fetchall())
+    con.execute("drop table __dated")
     parent: dict[str, str] = {}
 
     def root(record: str) -> str:

@@ -525,6 +525,8 @@ def test_one_name_in_the_others_place_counts_once():
      "STURGESWPLACE GEROVIN VAL LEY LDGE LANDASLE", True),
     ("FRANKS PLACE WILLETTON", "FRANKSKPLACE WILLETON", True),  # no word in common
     ("PARK ROAD OXTON BIRKENHEAD", "PARK AVENUE OXTON BIRKENHEAD", True),  # most words
+    ("OAKROAD OXTON", "OAKROAD OXXXX", True),   # one word in common; letters exactly 0.9
+    ("OAKROAD OXTON", "OAKRXAD XXTON", False),  # no word in common; letters 0.893
     ("OAK ROAD OXTON BIRKENHEAD", "ELM GROVE PRENTON BIRKENHEAD", False),
     ("HATHERSHAW ROAD OXTON", "FAIRHURST ROAD PRENTON", False),
     ("OAK ROAD OXTON BIRKENHEAD", None, False),  # no address on one side
